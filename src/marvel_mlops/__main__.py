@@ -1,0 +1,22 @@
+"""Makes the package runnable as ``python -m marvel_mlops`` (a Kedro run)."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.cli.utils import find_run_command
+from kedro.framework.project import configure_project
+
+
+def main(*args: Any, **kwargs: Any) -> Any:
+    """Runs the Kedro project's ``run`` command (used by ``python -m`` and the wheel)."""
+    package_name = Path(__file__).parent.name
+    configure_project(package_name)
+    interactive = hasattr(sys, "ps1")
+    kwargs["standalone_mode"] = not interactive
+    run = find_run_command(package_name)
+    return run(*args, **kwargs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Platform adapters: Spark sessions, Delta storage, registries, serving endpoints."""

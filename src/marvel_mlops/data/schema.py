@@ -1,0 +1,72 @@
+"""The raw Marvel characters schema and the cleaned column names used everywhere else."""
+
+from __future__ import annotations
+
+RAW_INDEX_COLUMN = ""
+"""The raw CSV's first column is an unnamed pandas index."""
+
+RAW_COLUMNS: tuple[str, ...] = (
+    "PageID",
+    "Name",
+    "Universe",
+    "URL",
+    "Identity",
+    "Gender",
+    "Alive",
+    "Marital Status",
+    "Teams",
+    "Height (m)",
+    "Weight (kg)",
+    "Origin",
+    "Creators",
+)
+
+RAW_TO_CLEAN: dict[str, str] = {
+    "PageID": "page_id",
+    "Name": "name",
+    "Universe": "universe",
+    "URL": "url",
+    "Identity": "identity",
+    "Gender": "gender",
+    "Alive": "alive",
+    "Marital Status": "marital_status",
+    "Teams": "teams",
+    "Height (m)": "height_m",
+    "Weight (kg)": "weight_kg",
+    "Origin": "origin",
+    "Creators": "creators",
+}
+
+REQUIRED_RAW_COLUMNS: tuple[str, ...] = ("PageID", "Alive")
+"""Columns without which a row cannot be used (the key and the label)."""
+
+NUMERIC_RAW_COLUMNS: tuple[str, ...] = ("Height (m)", "Weight (kg)")
+
+LABEL_VALUES: dict[str, int] = {"alive": 1, "dead": 0}
+"""Accepted label spellings (compared case-insensitively, trimmed) and their encoding."""
+
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "universe",
+    "identity",
+    "gender",
+    "marital_status",
+    "teams",
+    "height_m",
+    "weight_kg",
+    "origin",
+    "creators",
+)
+"""Raw character attributes the model consumes (clean names)."""
+
+CATEGORICAL_FEATURES: tuple[str, ...] = (
+    "universe",
+    "identity",
+    "gender",
+    "marital_status",
+    "teams",
+    "origin",
+    "creators",
+)
+NUMERIC_FEATURES: tuple[str, ...] = ("height_m", "weight_kg")
+KEY_COLUMN = "page_id"
+LABEL_COLUMN = "alive"

@@ -1,0 +1,1 @@
+"""Runnable pipelines: one folder each, with its own ``create_pipeline()``."""

@@ -1,0 +1,221 @@
+"""data_processing nodes (PySpark): validate, clean, de-duplicate and split the raw file.
+
+These steps are about rows: types, blanks, label values, keys. Model features are
+built inside the model's scikit-learn pipeline, so that training, batch scoring and
+serving share one implementation.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import reduce
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from marvel_mlops.data.schema import (
+    KEY_COLUMN,
+    LABEL_COLUMN,
+    LABEL_VALUES,
+    NUMERIC_RAW_COLUMNS,
+    RAW_COLUMNS,
+    RAW_TO_CLEAN,
+)
+
+logger = logging.getLogger(__name__)
+
+SOURCE_ROW = "source_row"
+SPARK_INDEX_COLUMN = "_c0"
+REASON = "reason"
+TABLE_COLUMNS = [c for c in RAW_TO_CLEAN.values()]
+
+
+class RawDataError(ValueError):
+    """The raw file cannot be processed at all (as opposed to single bad rows)."""
+
+
+def _invalid_number(column: str) -> Column:
+    value = F.trim(F.col(column))
+    return (value != "") & F.expr(f"try_cast(trim(`{column}`) AS DOUBLE)").isNull()
+
+
+def _check_column_types(raw: DataFrame, max_invalid_share: float) -> None:
+    label = F.lower(F.trim(F.col("Alive")))
+    checks = {c: _invalid_number(c) for c in NUMERIC_RAW_COLUMNS}
+    checks["Alive"] = (label != "") & ~label.isin(list(LABEL_VALUES))
+    present = {c: F.trim(F.col(c)) != "" for c in checks}
+    aggs = [
+        F.sum(F.when(cond, 1).otherwise(0)).alias(f"bad_{i}")
+        for i, cond in enumerate(checks.values())
+    ]
+    aggs += [
+        F.sum(F.when(cond, 1).otherwise(0)).alias(f"present_{i}")
+        for i, cond in enumerate(present.values())
+    ]
+    row = raw.agg(F.count(F.lit(1)).alias("rows"), *aggs).first()
+    if row["rows"] == 0:
+        raise RawDataError("raw_characters has a header but no rows")
+    for i, column in enumerate(checks):
+        bad, present_count = row[f"bad_{i}"] or 0, row[f"present_{i}"] or 0
+        if present_count and bad / present_count > max_invalid_share:
+            example = raw.where(checks[column]).select(column).first()[0]
+            expected = "one of Alive/Dead" if column == "Alive" else "a number"
+            raise RawDataError(
+                f"column '{column}' has the wrong type: {bad} of {present_count} values are "
+                f"not {expected} (e.g. {example!r})"
+            )
+
+
+def validate_raw_characters(raw: DataFrame, params: dict[str, Any]) -> DataFrame:
+    """Checks the raw file against the raw schema and renames columns to snake_case.
+
+    Raises ``RawDataError`` naming the column when a required column is missing,
+    when a column's values are mostly of the wrong type, or when the file is empty.
+    """
+    if not raw.columns:
+        raise RawDataError(f"raw_characters is empty: expected the columns {list(RAW_COLUMNS)}")
+    missing = [c for c in RAW_COLUMNS if c not in raw.columns]
+    if missing:
+        raise RawDataError(
+            f"raw_characters is missing required column(s) {missing}; found {raw.columns}"
+        )
+    extra = [c for c in raw.columns if c not in RAW_COLUMNS and c != SPARK_INDEX_COLUMN]
+    if extra:
+        logger.warning("Ignoring unexpected raw column(s) %s", extra)
+    source_row = (
+        F.col(SPARK_INDEX_COLUMN)
+        if SPARK_INDEX_COLUMN in raw.columns
+        else F.monotonically_increasing_id().cast("string")
+    )
+    raw = raw.select(
+        *[F.col(f"`{c}`").cast("string").alias(c) for c in RAW_COLUMNS],
+        source_row.cast("string").alias(SOURCE_ROW),
+    )
+    _check_column_types(raw, params["max_invalid_share"])
+    return raw.select(
+        SOURCE_ROW,
+        *[F.col(f"`{raw_name}`").alias(clean) for raw_name, clean in RAW_TO_CLEAN.items()],
+    )
+
+
+def _rejection_reason(params: dict[str, Any]) -> Column:
+    """The first rule a row breaks, or null when the row is usable."""
+    label = F.lower(F.col(LABEL_COLUMN))
+    rules: list[tuple[Column, Column]] = [
+        (F.col(KEY_COLUMN).isNull(), F.lit("missing_page_id")),
+        (F.col(LABEL_COLUMN).isNull(), F.lit("missing_label")),
+        (~label.isin(list(LABEL_VALUES)), F.lit("invalid_label")),
+    ]
+    for column, (low, high) in params["numeric_ranges"].items():
+        number = F.expr(f"try_cast({column} AS DOUBLE)")
+        rules.append(
+            (F.col(column).isNotNull() & number.isNull(), F.lit(f"invalid_number:{column}"))
+        )
+        rules.append(
+            (number.isNotNull() & ~number.between(low, high), F.lit(f"out_of_range:{column}"))
+        )
+    return reduce(lambda acc, rule: acc.when(*rule), rules[1:], F.when(*rules[0])).otherwise(
+        F.lit(None)
+    )
+
+
+def clean_characters(validated: DataFrame, params: dict[str, Any]) -> tuple[DataFrame, DataFrame]:
+    """Trims strings, turns blanks into nulls, types numbers and encodes the label.
+
+    Returns the usable rows and the rejected rows (raw values kept, with a reason).
+    """
+    trimmed = validated.select(
+        *[
+            F.when(F.trim(F.col(c)) == "", None).otherwise(F.trim(F.col(c))).alias(c)
+            for c in validated.columns
+        ]
+    ).withColumn(REASON, _rejection_reason(params))
+    rejected = trimmed.where(F.col(REASON).isNotNull())
+    label = F.lower(F.col(LABEL_COLUMN))
+    encoded = F.when(F.lit(False), None)
+    for spelling, value in LABEL_VALUES.items():
+        encoded = encoded.when(label == spelling, value)
+    usable = trimmed.where(F.col(REASON).isNull()).select(
+        SOURCE_ROW,
+        *[
+            F.col(c).cast("double").alias(c)
+            if c in params["numeric_ranges"]
+            else (encoded.cast("int").alias(c) if c == LABEL_COLUMN else F.col(c))
+            for c in TABLE_COLUMNS
+        ],
+    )
+    return usable, rejected
+
+
+def deduplicate_characters(clean: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Keeps one row per PageID: the most complete one, then the earliest in the file.
+
+    Returns the unique rows and the dropped duplicates (as rejected rows).
+    """
+    completeness = sum(F.col(c).isNotNull().cast("int") for c in TABLE_COLUMNS)
+    order = Window.partitionBy(KEY_COLUMN).orderBy(
+        completeness.desc(),
+        F.expr(f"try_cast({SOURCE_ROW} AS BIGINT)").asc_nulls_last(),
+        F.sha2(F.to_json(F.struct(*TABLE_COLUMNS)), 256),
+    )
+    ranked = clean.withColumn("_rank", F.row_number().over(order))
+    unique = ranked.where(F.col("_rank") == 1).drop("_rank")
+    duplicates = (
+        ranked.where(F.col("_rank") > 1)
+        .drop("_rank")
+        .withColumn(REASON, F.lit("duplicate_page_id"))
+    )
+    return unique, duplicates
+
+
+def _split_bucket(salt: str) -> Column:
+    digest = F.sha2(F.concat(F.lit(salt), F.col(KEY_COLUMN)), 256)
+    return F.conv(F.substring(digest, 1, 8), 16, 10).cast("long") % 10_000
+
+
+def split_train_test(unique: DataFrame, params: dict[str, Any]) -> tuple[DataFrame, DataFrame]:
+    """Splits by a salted hash of PageID, so a character never changes side as data grows."""
+    stamped = unique.drop(SOURCE_ROW).withColumn("update_timestamp_utc", F.current_timestamp())
+    in_test = _split_bucket(params["split_salt"]) < int(round(params["test_ratio"] * 10_000))
+    return stamped.where(~in_test), stamped.where(in_test)
+
+
+def collect_rejections(invalid: DataFrame, duplicates: DataFrame) -> DataFrame:
+    """One table of every row that was not kept, its raw values as strings and why."""
+    columns = [SOURCE_ROW, *TABLE_COLUMNS]
+    both = invalid.select(*[F.col(c).cast("string") for c in columns], REASON).unionByName(
+        duplicates.select(*[F.col(c).cast("string") for c in columns], REASON)
+    )
+    rejection_id = F.sha2(
+        F.concat_ws("\u0001", *[F.coalesce(F.col(c), F.lit("\u0000")) for c in [*columns, REASON]]),
+        256,
+    )
+    return both.withColumn("rejection_id", rejection_id).withColumn(
+        "update_timestamp_utc", F.current_timestamp()
+    )
+
+
+def summarise_processing(
+    validated: DataFrame, train: DataFrame, test: DataFrame, rejected: DataFrame
+) -> dict[str, Any]:
+    """Counts rows read, kept and rejected per reason, and logs them."""
+    reasons = {r[REASON]: r["count"] for r in rejected.groupBy(REASON).count().collect()}
+    summary = {
+        "rows_read": validated.count(),
+        "rows_train": train.count(),
+        "rows_test": test.count(),
+        "rows_rejected": sum(reasons.values()),
+        "rejected_by_reason": dict(sorted(reasons.items())),
+    }
+    logger.info(
+        "data_processing: read %(rows_read)s rows, kept %(rows_train)s train + %(rows_test)s "
+        "test, rejected %(rows_rejected)s %(rejected_by_reason)s",
+        summary,
+    )
+    if (
+        summary["rows_read"]
+        != summary["rows_train"] + summary["rows_test"] + summary["rows_rejected"]
+    ):
+        raise RuntimeError(f"Row counts do not add up: {summary}")
+    return summary

@@ -1,0 +1,62 @@
+"""The data_processing pipeline: raw file → train_set, test_set, rejected_characters."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from marvel_mlops.pipelines.data_processing.nodes import (
+    clean_characters,
+    collect_rejections,
+    deduplicate_characters,
+    split_train_test,
+    summarise_processing,
+    validate_raw_characters,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Builds the data_processing pipeline."""
+    return pipeline(
+        [
+            node(
+                validate_raw_characters,
+                ["raw_characters", "params:data_processing"],
+                "validated_characters",
+                name="validate_raw_characters",
+            ),
+            node(
+                clean_characters,
+                ["validated_characters", "params:data_processing"],
+                ["clean_characters", "invalid_characters"],
+                name="clean_characters",
+            ),
+            node(
+                deduplicate_characters,
+                "clean_characters",
+                ["unique_characters", "duplicate_characters"],
+                name="deduplicate_characters",
+            ),
+            node(
+                split_train_test,
+                ["unique_characters", "params:data_processing"],
+                ["train_set@spark", "test_set@spark"],
+                name="split_train_test",
+            ),
+            node(
+                collect_rejections,
+                ["invalid_characters", "duplicate_characters"],
+                "rejected_characters",
+                name="collect_rejections",
+            ),
+            node(
+                summarise_processing,
+                [
+                    "validated_characters",
+                    "train_set@spark",
+                    "test_set@spark",
+                    "rejected_characters",
+                ],
+                "data_processing_summary",
+                name="summarise_processing",
+            ),
+        ],
+        tags="data_processing",
+    )

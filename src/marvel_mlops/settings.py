@@ -1,0 +1,17 @@
+"""Project settings: hooks, configuration loader and session store."""
+
+from kedro.config import OmegaConfigLoader
+
+from marvel_mlops.hooks import SparkHooks
+
+HOOKS = (SparkHooks(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "config_patterns": {
+        "spark": ["spark*", "spark*/**"],
+        "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
+    },
+}
