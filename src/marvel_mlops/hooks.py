@@ -23,3 +23,19 @@ class SparkHooks:
         except KeyError:
             conf = {}
         spark.configure(conf)
+
+
+class LineageHooks:
+    """Records the Kedro run id so that models can be traced back to the run."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict) -> None:
+        """Stores the run id, pipeline name and environment for lineage tags."""
+        from marvel_mlops import lineage
+
+        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
+        lineage.set_kedro_run(
+            str(run_params.get("run_id") or run_params.get("session_id")),
+            ",".join(n for n in names if n) or None,
+            run_params.get("env"),
+        )

@@ -2,9 +2,9 @@
 
 from kedro.config import OmegaConfigLoader
 
-from marvel_mlops.hooks import SparkHooks
+from marvel_mlops.hooks import LineageHooks, SparkHooks
 
-HOOKS = (SparkHooks(),)
+HOOKS = (SparkHooks(), LineageHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

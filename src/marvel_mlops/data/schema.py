@@ -70,3 +70,29 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
 NUMERIC_FEATURES: tuple[str, ...] = ("height_m", "weight_kg")
 KEY_COLUMN = "page_id"
 LABEL_COLUMN = "alive"
+
+INFERENCE_LOG_COLUMNS: dict[str, str] = {
+    "request_id": "string",
+    "record_index": "int",
+    "timestamp_utc": "timestamp",
+    "page_id": "string",
+    **{c: ("double" if c in NUMERIC_FEATURES else "string") for c in FEATURE_COLUMNS},
+    "probability": "double",
+    "label": "int",
+    "model_version": "string",
+    "variant": "string",
+    "served": "boolean",
+    "latency_ms": "double",
+}
+"""The ``inference_log`` table: one row per scored record (server, replay or endpoint).
+
+``variant`` is ``champion`` or ``challenger``; ``served`` is false for shadow scores that
+were logged but not returned. ``latency_ms`` is the request's model time per record.
+"""
+
+GROUND_TRUTH_COLUMNS: dict[str, str] = {
+    "page_id": "string",
+    "alive": "int",
+    "observed_at_utc": "timestamp",
+}
+"""The ``ground_truth`` table: true labels that arrive after the predictions."""

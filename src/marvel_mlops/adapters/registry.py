@@ -1,0 +1,176 @@
+"""The MLflow model registry: log, register, alias, tag and load model versions.
+
+Works against whatever registry kedro-mlflow configured: the local SQLite registry or
+Databricks Unity Catalog (``databricks-uc``, three-level model names). Aliases only,
+never stages: ``challenger``, ``champion``, ``previous-champion``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+
+logger = logging.getLogger(__name__)
+
+CHALLENGER, CHAMPION, PREVIOUS_CHAMPION = "challenger", "champion", "previous-champion"
+MODEL_REQUIREMENTS = (
+    "mlflow",
+    "lightgbm",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "cloudpickle",
+    "scipy",
+)
+
+
+@dataclass
+class RegisteredModel:
+    """A loaded model version."""
+
+    name: str
+    version: str
+    alias: str | None
+    run_id: str | None
+    pyfunc: Any
+
+    @property
+    def python_model(self) -> Any:
+        """The project's ``MarvelCharacterModel`` inside the pyfunc."""
+        return self.pyfunc.unwrap_python_model()
+
+
+def client() -> MlflowClient:
+    """A client for the configured tracking server and registry."""
+    return MlflowClient()
+
+
+def version_for_alias(name: str, alias: str) -> str | None:
+    """The version an alias points to, or ``None`` (no alias, or no model yet)."""
+    try:
+        return str(client().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def load_version(name: str, version: str, alias: str | None = None) -> RegisteredModel:
+    """Loads a model version as pyfunc, telling it its version."""
+    model_version = client().get_model_version(name, version)
+    pyfunc = mlflow.pyfunc.load_model(
+        f"models:/{name}/{version}", model_config={"model_version": str(version)}
+    )
+    return RegisteredModel(name, str(version), alias, model_version.run_id, pyfunc)
+
+
+def load_alias(name: str, alias: str) -> RegisteredModel | None:
+    """Loads the version behind an alias, or ``None`` when the alias does not exist."""
+    version = version_for_alias(name, alias)
+    return None if version is None else load_version(name, version, alias)
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    """Points ``alias`` at ``version``."""
+    client().set_registered_model_alias(name, alias, str(version))
+
+
+def delete_alias(name: str, alias: str) -> None:
+    """Removes an alias if it exists."""
+    with contextlib.suppress(MlflowException):
+        client().delete_registered_model_alias(name, alias)
+
+
+def tag_version(name: str, version: str, tags: dict[str, Any]) -> None:
+    """Sets tags on a model version (values as strings)."""
+    for key, value in tags.items():
+        client().set_model_version_tag(name, str(version), key, str(value))
+
+
+def version_tags(name: str, version: str) -> dict[str, str]:
+    """The tags of a model version."""
+    return dict(client().get_model_version(name, str(version)).tags)
+
+
+def _model_code() -> Path:
+    """A minimal copy of the package (``marvel_mlops.model``) to ship with the model."""
+    package = Path(__file__).resolve().parents[1]
+    target = Path(tempfile.mkdtemp(prefix="marvel_model_code_")) / "marvel_mlops"
+    shutil.copytree(
+        package / "model", target / "model", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (target / "__init__.py").write_text('"""Model code shipped with the MLflow model."""\n')
+    return target
+
+
+def requirements() -> list[str]:
+    """Pinned pip requirements of the logged model (the running versions)."""
+    return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def log_and_register(
+    python_model: Any,
+    name: str,
+    signature: ModelSignature,
+    input_example: pd.DataFrame,
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """Logs the pyfunc in the active run, registers a new version and tags it."""
+    code = _model_code()
+    try:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=python_model,
+            code_paths=[str(code)],
+            signature=signature,
+            input_example=input_example,
+            registered_model_name=name,
+            pip_requirements=requirements(),
+            tags=tags,
+        )
+    finally:
+        shutil.rmtree(code.parent, ignore_errors=True)
+    version = str(info.registered_model_version)
+    tag_version(name, version, tags)
+    logger.info("Registered %s version %s (run %s)", name, version, info.run_id)
+    return {
+        "model_name": name,
+        "version": version,
+        "run_id": info.run_id,
+        "model_uri": info.model_uri,
+        "model_id": getattr(info, "model_id", None),
+    }
+
+
+def log_training_context(
+    train_set: pd.DataFrame,
+    train_version: dict,
+    test_version: dict,
+    best_params: dict[str, Any],
+    tags: dict[str, str],
+) -> None:
+    """Tags the active run and logs the chosen hyperparameters and the input tables."""
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+
+    mlflow.set_tags(tags)
+    mlflow.log_params({f"best.{k}": v for k, v in best_params.items()})
+    for name, version, frame in (
+        ("train_set", train_version, train_set),
+        ("test_set", test_version, None),
+    ):
+        source = DeltaDatasetSource(path=version["table"], delta_table_version=version["version"])
+        data = frame if frame is not None else pd.DataFrame({"page_id": []})
+        dataset = mlflow.data.from_pandas(
+            data, source=source, name=name, digest=f"{name}@v{version['version']}"
+        )
+        mlflow.log_input(dataset, context="training" if frame is not None else "evaluation")

@@ -1,0 +1,1 @@
+"""The model: features, training helpers, metrics and the registered pyfunc."""

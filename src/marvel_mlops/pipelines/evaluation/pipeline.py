@@ -1,0 +1,70 @@
+"""The evaluation pipeline: challenger vs champion on test_set → promotion_decision."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from marvel_mlops.pipelines.evaluation.nodes import (
+    decide_promotion,
+    evaluate_models,
+    evaluation_mlflow_metrics,
+    plot_calibration_confusion,
+    plot_roc_pr,
+    record_decision,
+    score_candidates,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Builds the evaluation pipeline."""
+    return pipeline(
+        [
+            node(
+                score_candidates,
+                ["test_set@pandas", "challenger_model", "champion_model"],
+                "scored_test_set",
+                name="score_candidates",
+            ),
+            node(
+                evaluate_models,
+                [
+                    "scored_test_set",
+                    "train_set@pandas",
+                    "challenger_model",
+                    "champion_model",
+                    "params:evaluation",
+                ],
+                "evaluation_metrics",
+                name="evaluate_models",
+            ),
+            node(
+                evaluation_mlflow_metrics,
+                "evaluation_metrics",
+                "evaluation_mlflow_metrics",
+                name="evaluation_mlflow_metrics",
+            ),
+            node(
+                decide_promotion,
+                ["evaluation_metrics", "params:evaluation"],
+                "promotion_decision",
+                name="decide_promotion",
+            ),
+            node(
+                record_decision,
+                ["promotion_decision", "params:evaluation"],
+                "promotion_tags",
+                name="record_decision",
+            ),
+            node(
+                plot_roc_pr,
+                ["scored_test_set", "evaluation_metrics"],
+                ["roc_curve_plot", "pr_curve_plot"],
+                name="plot_roc_pr",
+            ),
+            node(
+                plot_calibration_confusion,
+                ["scored_test_set", "evaluation_metrics"],
+                ["calibration_plot", "confusion_matrix_plot"],
+                name="plot_calibration_confusion",
+            ),
+        ],
+        tags="evaluation",
+    )

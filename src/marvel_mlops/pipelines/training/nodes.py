@@ -1,0 +1,159 @@
+"""training nodes (pandas, scikit-learn, LightGBM).
+
+Hyperparameters are chosen by a bounded random search scored by cross-validated ROC
+AUC on the training set only; the decision threshold is chosen on the best candidate's
+out-of-fold probabilities. Class imbalance is handled there (stratified folds, a
+threshold that maximises a class-balanced score) so that probabilities stay calibrated.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from marvel_mlops.adapters import registry
+from marvel_mlops.data.schema import LABEL_COLUMN, NUMERIC_FEATURES
+from marvel_mlops.lineage import lineage_tags
+from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.pyfunc import MarvelCharacterModel
+from marvel_mlops.model.training import (
+    build_pipeline,
+    choose_threshold,
+    fit_pipeline,
+    search_hyperparameters,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _log_progress(i: int, total: int, params: dict, score: float, seconds: float) -> None:
+    logger.info(
+        "Search candidate %d/%d: CV ROC AUC %.4f in %.1f s %s", i, total, score, seconds, params
+    )
+
+
+def tune_hyperparameters(
+    train_set: pd.DataFrame, params: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Bounded random search; returns best parameters, all results, out-of-fold scores."""
+    X, y = train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy()
+    best, results, oof = search_hyperparameters(
+        X, y, params["features"], params["search"], params["seed"], progress=_log_progress
+    )
+    logger.info("Best candidate: CV ROC AUC %.4f %s", results["cv_roc_auc"].max(), best)
+    return best, results, pd.DataFrame({LABEL_COLUMN: y, "oof_probability": oof})
+
+
+def choose_decision_threshold(
+    out_of_fold: pd.DataFrame, params: dict[str, Any]
+) -> tuple[dict[str, Any], Figure]:
+    """The threshold maximising the configured objective on training folds, and its curve."""
+    objective = params["threshold_objective"]
+    threshold, curve = choose_threshold(
+        out_of_fold[LABEL_COLUMN].to_numpy(), out_of_fold["oof_probability"].to_numpy(), objective
+    )
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot(curve["threshold"], curve[objective])
+    axis.axvline(threshold, color="tab:red", linestyle="--", label=f"chosen {threshold:.3f}")
+    axis.set(
+        xlabel="threshold on P(alive)",
+        ylabel=f"out-of-fold {objective}",
+        title="Decision threshold (training folds)",
+    )
+    axis.legend()
+    best_score = float(curve[objective].max())
+    return {"threshold": threshold, "objective": objective, "oof_score": best_score}, figure
+
+
+def train_final_model(
+    train_set: pd.DataFrame,
+    best_params: dict[str, Any],
+    threshold: dict[str, Any],
+    params: dict[str, Any],
+) -> MarvelCharacterModel:
+    """Refits the best candidate on the whole training set and wraps it as a pyfunc."""
+    pipeline = build_pipeline(params["features"], best_params, params["seed"])
+    fit_pipeline(pipeline, train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy())
+    return MarvelCharacterModel(pipeline, threshold["threshold"])
+
+
+def plot_feature_importance(model: MarvelCharacterModel, params: dict[str, Any]) -> Figure:
+    """Gain importance of the top features, as a horizontal bar chart."""
+    gains = model.booster.feature_importance(importance_type="gain")
+    names = model.features.get_feature_names_out()
+    top = pd.Series(gains, index=names).sort_values().tail(params["importance_top_k"])
+    figure, axis = plt.subplots(figsize=(7, 0.28 * len(top) + 1.2))
+    axis.barh(top.index, top.to_numpy())
+    axis.set(xlabel="total gain", title="Feature importance (LightGBM gain)")
+    figure.tight_layout()
+    return figure
+
+
+def cross_validation_metrics(cv_results: pd.DataFrame, threshold: dict[str, Any]) -> dict:
+    """CV metrics for MLflow: each candidate's ROC AUC by step, best AUC, threshold."""
+    history = [
+        {"value": float(v), "step": int(s)}
+        for s, v in zip(cv_results["candidate"], cv_results["cv_roc_auc"], strict=True)
+    ]
+    return {
+        "cv_roc_auc_by_candidate": history,
+        "cv_roc_auc_best": {"value": float(cv_results["cv_roc_auc"].max()), "step": 0},
+        "oof_threshold_score": {"value": threshold["oof_score"], "step": 0},
+        "decision_threshold": {"value": threshold["threshold"], "step": 0},
+    }
+
+
+def model_signature() -> ModelSignature:
+    """Raw character attributes in (all optional), probability/label/version out."""
+    inputs = Schema(
+        [
+            ColSpec("double" if c in NUMERIC_FEATURES else "string", c, required=False)
+            for c in INPUT_COLUMNS
+        ]
+    )
+    outputs = Schema(
+        [
+            ColSpec("double", "probability"),
+            ColSpec("long", "label"),
+            ColSpec("string", "model_version"),
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def register_challenger(
+    model: MarvelCharacterModel,
+    train_set: pd.DataFrame,
+    train_version: dict,
+    test_version: dict,
+    best_params: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Logs the model with lineage, registers a new version and points ``challenger`` at it."""
+    tags = {
+        **lineage_tags(),
+        "train_set_table": train_version["table"],
+        "train_set_delta_version": str(train_version["version"]),
+        "test_set_table": test_version["table"],
+        "test_set_delta_version": str(test_version["version"]),
+        "decision_threshold": f"{model.threshold:.6f}",
+    }
+    registry.log_training_context(train_set, train_version, test_version, best_params, tags)
+    example = train_set[list(INPUT_COLUMNS)].head(5)
+    registration = registry.log_and_register(
+        model, params["model_name"], model_signature(), example, tags
+    )
+    registry.set_alias(params["model_name"], registry.CHALLENGER, registration["version"])
+    logger.info(
+        "%s version %s is the new challenger", params["model_name"], registration["version"]
+    )
+    return {**registration, "alias": registry.CHALLENGER, "tags": tags}

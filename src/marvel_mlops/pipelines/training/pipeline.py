@@ -1,0 +1,69 @@
+"""The training pipeline: train_set → a registered model version with alias ``challenger``."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from marvel_mlops.pipelines.training.nodes import (
+    choose_decision_threshold,
+    cross_validation_metrics,
+    plot_feature_importance,
+    register_challenger,
+    train_final_model,
+    tune_hyperparameters,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Builds the training pipeline."""
+    return pipeline(
+        [
+            node(
+                tune_hyperparameters,
+                ["train_set@pandas", "params:training"],
+                ["best_hyperparameters", "cv_results", "out_of_fold_predictions"],
+                name="tune_hyperparameters",
+            ),
+            node(
+                choose_decision_threshold,
+                ["out_of_fold_predictions", "params:training"],
+                ["decision_threshold", "threshold_plot"],
+                name="choose_decision_threshold",
+            ),
+            node(
+                train_final_model,
+                [
+                    "train_set@pandas",
+                    "best_hyperparameters",
+                    "decision_threshold",
+                    "params:training",
+                ],
+                "trained_model",
+                name="train_final_model",
+            ),
+            node(
+                plot_feature_importance,
+                ["trained_model", "params:training"],
+                "feature_importance_plot",
+                name="plot_feature_importance",
+            ),
+            node(
+                cross_validation_metrics,
+                ["cv_results", "decision_threshold"],
+                "cv_metrics",
+                name="cross_validation_metrics",
+            ),
+            node(
+                register_challenger,
+                [
+                    "trained_model",
+                    "train_set@pandas",
+                    "train_set_version",
+                    "test_set_version",
+                    "best_hyperparameters",
+                    "params:training",
+                ],
+                "model_registration",
+                name="register_challenger",
+            ),
+        ],
+        tags="training",
+    )
