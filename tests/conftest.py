@@ -45,3 +45,67 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     (root / "conf/local").mkdir(exist_ok=True)
     monkeypatch.chdir(root)
     yield root
+
+
+@pytest.fixture
+def mlflow_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A real SQLite MLflow tracking store and registry in a temporary folder."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.create_experiment("tests", artifact_location=str(tmp_path / "artifacts"))
+    mlflow.set_experiment(experiment_id=experiment)
+    yield uri
+    mlflow.set_tracking_uri("")
+    mlflow.set_registry_uri("")
+
+
+@pytest.fixture(scope="session")
+def small_characters():
+    """Clean train/test frames (the data_processing output shape), generated small."""
+    from marvel_mlops.data.generator import generate_characters
+    from marvel_mlops.data.schema import RAW_TO_CLEAN
+
+    raw = generate_characters(n_rows=6000, seed=21).rename(columns=RAW_TO_CLEAN)
+    raw["alive"] = (raw["alive"] == "Alive").astype(int)
+    raw = raw.replace({"": None})
+    return raw.iloc[:4500].reset_index(drop=True), raw.iloc[4500:].reset_index(drop=True)
+
+
+def train_model(train, seed=42, model_params=None, label_noise=0.0):
+    """A real fitted MarvelCharacterModel (optionally trained on partly shuffled labels)."""
+    import numpy as np
+
+    from marvel_mlops.model.features import INPUT_COLUMNS
+    from marvel_mlops.model.pyfunc import MarvelCharacterModel
+    from marvel_mlops.model.training import build_pipeline, fit_pipeline
+
+    y = train["alive"].to_numpy().copy()
+    if label_noise:
+        rng = np.random.default_rng(seed)
+        flip = rng.random(len(y)) < label_noise
+        y[flip] = rng.permutation(y[flip])
+    params = model_params or {"n_estimators": 80, "learning_rate": 0.1, "num_leaves": 15}
+    pipeline = build_pipeline(
+        {"min_category_count": 20, "top_teams": 10, "top_creators": 10}, params, seed
+    )
+    return MarvelCharacterModel(fit_pipeline(pipeline, train[list(INPUT_COLUMNS)], y), 0.6)
+
+
+def register(model, name, train):
+    """Logs and registers ``model`` in the active registry; returns the version."""
+    import mlflow
+
+    from marvel_mlops.adapters import registry
+    from marvel_mlops.model.features import INPUT_COLUMNS
+    from marvel_mlops.pipelines.training.nodes import model_signature
+
+    with mlflow.start_run():
+        info = registry.log_and_register(
+            model, name, model_signature(), train[list(INPUT_COLUMNS)].head(3), {"test": "yes"}
+        )
+    return info["version"]

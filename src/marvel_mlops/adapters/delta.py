@@ -20,7 +20,7 @@ from deltalake.exceptions import TableNotFoundError
 logger = logging.getLogger(__name__)
 
 WriteMode = Literal["overwrite", "append", "merge"]
-CHANGE_IGNORED_COLUMNS = ("update_timestamp_utc",)
+DEFAULT_TIMESTAMP_COLUMNS = ("update_timestamp_utc",)
 
 
 def table_exists(path: str | Path, storage_options: dict[str, str] | None = None) -> bool:
@@ -58,8 +58,10 @@ def normalise_for_delta(data: pa.Table) -> pa.Table:
     return data if schema == data.schema else data.cast(schema)
 
 
-def _changed_predicate(columns: Sequence[str], keys: Sequence[str]) -> str:
-    compared = [c for c in columns if c not in keys and c not in CHANGE_IGNORED_COLUMNS]
+def _changed_predicate(
+    columns: Sequence[str], keys: Sequence[str], timestamp_columns: Sequence[str]
+) -> str:
+    compared = [c for c in columns if c not in keys and c not in timestamp_columns]
     if not compared:
         return "false"
     return " OR ".join(f"(t.{c} IS DISTINCT FROM s.{c})" for c in compared)
@@ -72,12 +74,17 @@ def write_table(
     mode: WriteMode = "overwrite",
     keys: Sequence[str] = (),
     delete_missing: bool = True,
+    timestamp_columns: Sequence[str] = DEFAULT_TIMESTAMP_COLUMNS,
     predicate: str | None = None,
     partition_by: Sequence[str] | None = None,
     storage_options: dict[str, str] | None = None,
     commit_metadata: dict[str, str] | None = None,
 ) -> int:
-    """Writes ``data`` as one Delta commit and returns the new table version."""
+    """Writes ``data`` as one Delta commit and returns the new table version.
+
+    In ``merge`` mode, a matched row is rewritten only when a column other than the keys
+    and ``timestamp_columns`` changed, so unchanged rows keep their timestamps.
+    """
     data = normalise_for_delta(data)
     properties = CommitProperties(custom_metadata=commit_metadata) if commit_metadata else None
     existing = open_table(path, storage_options=storage_options)
@@ -94,7 +101,9 @@ def write_table(
                 merge_schema=True,
                 commit_properties=properties,
             )
-            .when_matched_update_all(predicate=_changed_predicate(data.column_names, keys))
+            .when_matched_update_all(
+                predicate=_changed_predicate(data.column_names, keys, timestamp_columns)
+            )
             .when_not_matched_insert_all()
         )
         if delete_missing:

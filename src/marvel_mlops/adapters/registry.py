@@ -137,6 +137,8 @@ def log_and_register(
             registered_model_name=name,
             pip_requirements=requirements(),
             tags=tags,
+            # Declared so loaders may override it: MLflow only accepts known config keys.
+            model_config={"model_version": "unregistered"},
         )
     finally:
         shutil.rmtree(code.parent, ignore_errors=True)

@@ -7,7 +7,14 @@ from typing import Any
 from kedro.io.core import DatasetError
 
 ACCEPTED_MODES = ("overwrite", "append", "merge")
-ACCEPTED_SAVE_ARGS = {"mode", "keys", "delete_missing", "predicate", "partition_by"}
+ACCEPTED_SAVE_ARGS = {
+    "mode",
+    "keys",
+    "delete_missing",
+    "timestamp_columns",
+    "predicate",
+    "partition_by",
+}
 
 
 def validated_save_args(save_args: dict[str, Any] | None, name: str) -> dict[str, Any]:

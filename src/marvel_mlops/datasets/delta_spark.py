@@ -26,6 +26,8 @@ class SparkDeltaTableDataset(AbstractDataset):
           type: marvel_mlops.datasets.SparkDeltaTableDataset
           filepath: data/lakehouse/train_set
           save_args: {mode: merge, keys: [page_id]}
+
+    With ``optional: true`` a missing table loads as ``None`` (inputs that may not exist).
     """
 
     def __init__(
@@ -35,9 +37,11 @@ class SparkDeltaTableDataset(AbstractDataset):
         load_args: dict[str, Any] | None = None,
         save_args: dict[str, Any] | None = None,
         storage_options: dict[str, str] | None = None,
+        optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._filepath = str(PurePosixPath(filepath))
+        self._optional = optional
         self._load_args = dict(load_args or {})
         self._save_args = validated_save_args(save_args, f"SparkDeltaTableDataset({filepath})")
         self._storage_options = storage_options
@@ -47,6 +51,8 @@ class SparkDeltaTableDataset(AbstractDataset):
         table = delta.open_table(
             self._filepath, self._load_args.get("version"), self._storage_options
         )
+        if table is None and self._optional:
+            return None
         if table is None:
             raise DatasetError(
                 f"No Delta table at '{self._filepath}': run the pipeline that writes it first"

@@ -179,8 +179,8 @@ class CharacterFeatures(TransformerMixin, BaseEstimator):
         )
         teams = frame["teams"].map(_cached(frame["teams"], split_list))
         creators = frame["creators"].map(_cached(frame["creators"], split_list))
-        height = pd.to_numeric(frame["height_m"], errors="coerce").to_numpy(dtype=float)
-        weight = pd.to_numeric(frame["weight_kg"], errors="coerce").to_numpy(dtype=float)
+        height = _numbers(frame["height_m"])
+        weight = _numbers(frame["weight_kg"])
         numeric = [
             np.array([o[0] for o in origin]), np.array([o[1] for o in origin]),
             teams.map(len).to_numpy(dtype=float), creators.map(len).to_numpy(dtype=float),
@@ -232,6 +232,14 @@ def _as_frame(X: Any) -> pd.DataFrame:
 def _cached(series: pd.Series, function: Any) -> dict[Any, Any]:
     """Maps each unique value once (NaN-safe), for Series.map."""
     return {v: function(v) for v in pd.unique(series.astype(object))}
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """``_number`` over a column: the same parsing as the record path (inf is missing)."""
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=float)
+        return np.where(np.isfinite(values), values, np.nan)
+    return series.map(_cached(series, _number)).to_numpy(dtype=float)
 
 
 def _value_for(record: Mapping[str, Any], column: str) -> str:

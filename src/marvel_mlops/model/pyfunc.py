@@ -58,7 +58,9 @@ class MarvelCharacterModel(PythonModel):
         """The same probabilities without pandas: features in Python, the booster on NumPy."""
         return self.booster.predict(self.features.transform_records(records))
 
-    def predict(self, context: Any, model_input: Any, params: dict | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         """MLflow's entry point: a frame of probability, label and model version."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         probability = self.predict_proba(frame)

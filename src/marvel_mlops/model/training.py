@@ -38,17 +38,8 @@ def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline
     """Fits features then LightGBM, telling LightGBM which columns are categorical codes."""
     features = pipeline.named_steps["features"].fit(X)
     matrix = features.transform(X)
-    pipeline.named_steps["model"].fit(
-        matrix,
-        y,
-        feature_name=[_safe(n) for n in features.get_feature_names_out()],
-        categorical_feature=features.categorical_indices_,
-    )
+    pipeline.named_steps["model"].fit(matrix, y, categorical_feature=features.categorical_indices_)
     return pipeline
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
 def out_of_fold_probabilities(

@@ -38,8 +38,19 @@ def score_candidates(
     test_set: pd.DataFrame,
     challenger: registry.RegisteredModel,
     champion: registry.RegisteredModel | None,
+    registration: dict[str, Any],
 ) -> pd.DataFrame:
-    """Probabilities of challenger (and champion, when there is one) on the test set."""
+    """Probabilities of challenger (and champion, when there is one) on the test set.
+
+    ``registration`` (the training pipeline's output) orders this node after training
+    in a combined run; the challenger alias is what gets evaluated.
+    """
+    if str(registration["version"]) != challenger.version:
+        logger.warning(
+            "Evaluating challenger version %s; the last registration was version %s",
+            challenger.version,
+            registration["version"],
+        )
     scored = test_set[[KEY_COLUMN, LABEL_COLUMN]].copy()
     scored["p_challenger"] = challenger.pyfunc.predict(test_set)["probability"].to_numpy()
     if champion is not None:

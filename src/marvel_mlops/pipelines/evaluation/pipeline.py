@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 score_candidates,
-                ["test_set@pandas", "challenger_model", "champion_model"],
+                ["test_set@pandas", "challenger_model", "champion_model", "model_registration"],
                 "scored_test_set",
                 name="score_candidates",
             ),
