@@ -1,0 +1,210 @@
+"""The ``inference_log`` writer: a bounded in-memory queue drained into Delta by a thread.
+
+The request path only appends tuples to a deque (no I/O, no Arrow). A background thread
+writes what is waiting as one Delta append per micro-batch: when ``batch_size`` rows
+wait or every ``flush_interval_s``. Memory is bounded by ``queue_max_records``: beyond
+it rows are dropped and counted (never blocking a request). ``close()`` writes
+everything still queued, so after a graceful shutdown records sent = records logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+INFERENCE_LOG_SCHEMA = pa.schema(
+    [pa.field(name, _ARROW_TYPES[kind]) for name, kind in INFERENCE_LOG_COLUMNS.items()]
+)
+"""Arrow schema of ``inference_log`` (column contract: ``data.schema.INFERENCE_LOG_COLUMNS``)."""
+
+COLUMNS = tuple(INFERENCE_LOG_COLUMNS)
+_TIMESTAMP = COLUMNS.index("timestamp_utc")
+
+
+def rows_to_table(rows: list[tuple]) -> pa.Table:
+    """Row tuples in ``COLUMNS`` order (timestamp as epoch seconds) → an Arrow table."""
+    arrays = []
+    for i, field in enumerate(INFERENCE_LOG_SCHEMA):
+        values = [row[i] for row in rows]
+        if i == _TIMESTAMP:
+            values = [round(v * 1_000_000) for v in values]
+            arrays.append(pa.array(values, pa.int64()).cast(field.type))
+        else:
+            arrays.append(pa.array(values, field.type))
+    return pa.Table.from_arrays(arrays, schema=INFERENCE_LOG_SCHEMA)
+
+
+@dataclass
+class LogStats:
+    """Counters a person (or /metrics) can check."""
+
+    submitted: int = 0
+    written: int = 0
+    dropped: int = 0
+    write_errors: int = 0
+    commits: int = 0
+
+
+def delta_appender(path: str) -> Callable[[pa.Table], None]:
+    """Appends a table to the Delta table at ``path`` (one commit)."""
+    from marvel_mlops.adapters import delta
+
+    def append(table: pa.Table) -> None:
+        delta.write_table(path, table, mode="append")
+
+    return append
+
+
+class InferenceLogWriter:
+    """Bounded, non-blocking, micro-batched writer (see module docstring)."""
+
+    def __init__(
+        self,
+        append: Callable[[pa.Table], None],
+        batch_size: int = 500,
+        flush_interval_s: float = 1.0,
+        queue_max_records: int = 100_000,
+        retry_limit: int = 5,
+    ) -> None:
+        self._append = append
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.queue_max_records = queue_max_records
+        self.retry_limit = retry_limit
+        self.stats = LogStats()
+        self._queue: deque[tuple] = deque()
+        self._wake = threading.Condition(threading.Lock())
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def queued(self) -> int:
+        """Rows waiting to be written."""
+        return len(self._queue)
+
+    def submit(self, rows: Iterable[tuple]) -> int:
+        """Queues rows without waiting; returns how many were accepted (the rest dropped)."""
+        rows = list(rows)
+        with self._wake:
+            room = self.queue_max_records - len(self._queue)
+            accepted = rows if len(rows) <= room else rows[: max(room, 0)]
+            self._queue.extend(accepted)
+            self.stats.submitted += len(rows)
+            self.stats.dropped += len(rows) - len(accepted)
+            if len(self._queue) >= self.batch_size:
+                self._wake.notify()
+        return len(accepted)
+
+    def start(self) -> None:
+        """Starts the background writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        failures = 0
+        while True:
+            with self._wake:
+                if not self._closing and len(self._queue) < self.batch_size:
+                    self._wake.wait(self.flush_interval_s)
+                closing = self._closing
+                batch = [self._queue.popleft() for _ in range(len(self._queue))]
+            if batch:
+                failures = 0 if self._write(batch) else failures + 1
+                if failures and (closing and failures >= self.retry_limit):
+                    return
+                if failures:
+                    time.sleep(min(self.flush_interval_s * failures, 5.0))
+            elif closing:
+                return
+
+    def _write(self, batch: list[tuple]) -> bool:
+        try:
+            self._append(rows_to_table(batch))
+        except Exception as error:  # storage trouble must not kill the writer
+            self.stats.write_errors += 1
+            logger.warning("inference_log: write of %d rows failed: %s", len(batch), error)
+            with self._wake:  # put them back in front, as far as the bound allows
+                room = max(self.queue_max_records - len(self._queue), 0)
+                self.stats.dropped += max(len(batch) - room, 0)
+                self._queue.extendleft(reversed(batch[:room]))
+            return False
+        self.stats.written += len(batch)
+        self.stats.commits += 1
+        return True
+
+    def close(self, timeout_s: float = 60.0) -> LogStats:
+        """Writes everything queued, then stops the thread; returns the final counters."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        elif self._queue:
+            self._write([self._queue.popleft() for _ in range(len(self._queue))])
+        if self._queue:  # storage kept failing: say how much is lost
+            logger.error("inference_log: %d rows could not be written", len(self._queue))
+            self.stats.dropped += len(self._queue)
+            self._queue.clear()
+        logger.info(
+            "inference_log closed: %d submitted, %d written in %d commits, %d dropped",
+            self.stats.submitted,
+            self.stats.written,
+            self.stats.commits,
+            self.stats.dropped,
+        )
+        return self.stats
+
+
+def log_row(
+    request_id: str,
+    index: int,
+    timestamp: float,
+    record: dict[str, Any],
+    probability: float,
+    label: int,
+    version: str,
+    variant: str,
+    served: bool,
+    latency_ms: float,
+) -> tuple:
+    """One ``inference_log`` row tuple in ``COLUMNS`` order."""
+    g = record.get
+    return (
+        request_id, index, timestamp, g("page_id"),
+        g("universe"), g("identity"), g("gender"), g("marital_status"), g("teams"),
+        g("height_m"), g("weight_kg"), g("origin"), g("creators"),
+        probability, label, version, variant, served, latency_ms,
+    )  # fmt: skip
+
+
+def _check_column_order() -> None:
+    expected = (
+        "request_id", "record_index", "timestamp_utc", "page_id",
+        "universe", "identity", "gender", "marital_status", "teams", "height_m", "weight_kg",
+        "origin", "creators", "probability", "label", "model_version", "variant", "served",
+        "latency_ms",
+    )  # fmt: skip
+    if expected != COLUMNS:
+        raise RuntimeError(f"inference_log columns changed: {COLUMNS}; update log_row()")
+
+
+_check_column_order()

@@ -1,0 +1,140 @@
+"""Server settings: ``deployment.serving`` in ``parameters_deployment.yml``, then CLI flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting is missing or out of range (the message names it)."""
+
+
+@dataclass(frozen=True)
+class InferenceLogSettings:
+    """The background writer of the ``inference_log`` Delta table."""
+
+    enabled: bool = True
+    path: str = "data/lakehouse/inference_log"
+    batch_size: int = 500
+    flush_interval_s: float = 1.0
+    queue_max_records: int = 100_000
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """Everything the server needs; ``model_uri`` wins over ``model_name`` + alias."""
+
+    model_name: str = "marvel_character_model"
+    model_uri: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    ab_challenger_share: float = 0.0
+    ab_salt: str = "marvel-ab-v1"
+    shadow: bool = False
+    poll_interval_s: float = 10.0
+    max_records: int = 1000
+    max_body_bytes: int = 1_048_576
+    auth_token_env: str | None = "MARVEL_SERVING_TOKEN"
+    inference_log: InferenceLogSettings = field(default_factory=InferenceLogSettings)
+
+    @property
+    def challenger_wanted(self) -> bool:
+        """True when A/B or shadow mode needs the challenger."""
+        return self.ab_challenger_share > 0 or self.shadow
+
+    def validated(self) -> ServingSettings:
+        """Returns self, or raises ``SettingsError`` naming the first bad setting."""
+        checks = [
+            ("ab_challenger_share", 0.0 <= self.ab_challenger_share <= 1.0, "between 0 and 1"),
+            ("poll_interval_s", self.poll_interval_s > 0, "> 0"),
+            ("max_records", self.max_records >= 1, ">= 1"),
+            ("max_body_bytes", self.max_body_bytes >= 1024, ">= 1024"),
+            ("port", 0 <= self.port <= 65535, "a TCP port"),
+            ("inference_log.batch_size", self.inference_log.batch_size >= 1, ">= 1"),
+            ("inference_log.flush_interval_s", self.inference_log.flush_interval_s > 0, "> 0"),
+            ("inference_log.queue_max_records", self.inference_log.queue_max_records >= 1, ">= 1"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:  # NaN compares False, so it is refused too
+                raise SettingsError(f"deployment.serving.{name} must be {expected}")
+        return self
+
+
+def settings_from_params(
+    serving: dict[str, Any], model_name: str | None = None, log_path: str | None = None
+) -> ServingSettings:
+    """``ServingSettings`` from the ``deployment.serving`` mapping (unknown keys refused)."""
+    serving = dict(serving or {})
+    log = dict(serving.pop("inference_log", None) or {})
+    if log_path is not None:
+        log.setdefault("path", log_path)
+    _refuse_unknown(serving, ServingSettings, "deployment.serving")
+    _refuse_unknown(log, InferenceLogSettings, "deployment.serving.inference_log")
+    base = ServingSettings(**serving, inference_log=InferenceLogSettings(**log))
+    if model_name:
+        base = replace(base, model_name=model_name)
+    return base.validated()
+
+
+def _refuse_unknown(values: dict[str, Any], cls: type, where: str) -> None:
+    known = {f.name for f in fields(cls)} - {"inference_log"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(f"{where}: unknown setting(s) {unknown}; known: {sorted(known)}")
+
+
+def load_project_settings(project_path: Path, env: str | None = None) -> ServingSettings:
+    """Reads the project's configuration (``conf/base`` + ``conf/<env>``) like ``kedro run``."""
+    from kedro.config import OmegaConfigLoader
+
+    from marvel_mlops.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(
+        conf_source=str(project_path / "conf"),
+        env=env,
+        **{k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "config_patterns"},
+        config_patterns=CONFIG_LOADER_ARGS.get("config_patterns"),
+    )
+    deployment = loader["parameters"].get("deployment") or {}
+    log_entry = (loader["catalog"].get("inference_log") or {}).get("filepath")
+    log_path = None if log_entry is None else str(_absolute(project_path, log_entry))
+    return settings_from_params(
+        deployment.get("serving") or {}, deployment.get("model_name"), log_path
+    )
+
+
+def mlflow_uris(project_path: Path, env: str | None = None) -> tuple[str | None, str | None]:
+    """Tracking and registry URIs from ``mlflow.yml`` (SQLite paths made absolute)."""
+    from kedro.config import OmegaConfigLoader
+
+    loader = OmegaConfigLoader(
+        conf_source=str(project_path / "conf"),
+        env=env,
+        base_env="base",
+        default_run_env="local",
+        config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]},
+    )
+    try:
+        server = loader["mlflow"].get("server") or {}
+    except KeyError:
+        return None, None
+    return (
+        _absolute_sqlite(project_path, server.get("mlflow_tracking_uri")),
+        _absolute_sqlite(project_path, server.get("mlflow_registry_uri")),
+    )
+
+
+def _absolute(project_path: Path, path: str) -> str | Path:
+    if "://" in path:
+        return path
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else project_path / candidate
+
+
+def _absolute_sqlite(project_path: Path, uri: str | None) -> str | None:
+    prefix = "sqlite:///"
+    if not uri or not uri.startswith(prefix) or uri.startswith(prefix + "/"):
+        return uri
+    return prefix + str(project_path / uri[len(prefix) :])
