@@ -10,6 +10,9 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/<env> overrides single keys of a pipeline's parameters instead of replacing
+    # the whole top-level block.
+    "merge_strategy": {"parameters": "soft"},
     "config_patterns": {
         "spark": ["spark*", "spark*/**"],
         "parameters": ["parameters*", "parameters*/**", "**/parameters*"],

@@ -5,6 +5,7 @@ from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
 from marvel_mlops.datasets.raw_characters import RawCharactersDataset
 from marvel_mlops.datasets.registered_model import RegisteredModelDataset
+from marvel_mlops.datasets.spark_table import SparkTableDataset
 from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     "RawCharactersDataset",
     "RegisteredModelDataset",
     "SparkDeltaTableDataset",
+    "SparkTableDataset",
 ]

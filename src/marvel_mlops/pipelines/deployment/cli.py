@@ -29,4 +29,8 @@ def rollback_main(argv: Sequence[str]) -> int:
         runtime_params={"deployment": {"action": "rollback"}},
     ) as session:
         session.run(pipeline_names=["deployment"])
+    import mlflow
+
+    while mlflow.active_run():  # kedro-mlflow may leave the run open in this process
+        mlflow.end_run()
     return 0

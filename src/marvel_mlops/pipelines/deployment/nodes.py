@@ -41,6 +41,14 @@ def _promote(decision: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
     reasons = "; ".join(decision["reasons"])
     if not decision["promote"]:
         return _event("refuse", params, candidate, champion, reasons)
+    if registry.version_tags(name, candidate).get("rolled_back") == "true":
+        return _event(
+            "refuse",
+            params,
+            candidate,
+            champion,
+            f"version {candidate} was rolled back; train a new challenger",
+        )
     if champion == candidate:  # already applied by an earlier run: same event again
         previous = registry.version_for_alias(name, registry.PREVIOUS_CHAMPION)
         return _event("promote", params, candidate, previous, reasons)

@@ -1,0 +1,88 @@
+"""data_processing → training → evaluation → deployment through KedroSession, end to end.
+
+A temporary copy of the project with a small generated raw file, the real local
+lakehouse and the real SQLite registry: first run promotes, a rerun on the same data
+does not, a forced promotion keeps the rollback target, rollback restores it.
+"""
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from marvel_mlops.adapters import registry
+
+PIPELINES = ["data_processing", "training", "evaluation", "deployment"]
+SMALL = {"raw_rows": 4000, "training": {"search": {"budget": 1, "folds": 2}}}
+MODEL = "marvel_character_model"
+
+
+def run(project: Path, pipelines=PIPELINES, **params) -> None:
+    bootstrap_project(project)
+    runtime = {**SMALL, **params}
+    with KedroSession.create(project_path=project, env="local", runtime_params=runtime) as session:
+        session.run(pipeline_names=pipelines)
+    while mlflow.active_run():  # kedro-mlflow leaves node-level runs open in this process
+        mlflow.end_run()
+
+
+def table(project: Path, name: str) -> pd.DataFrame:
+    return DeltaTable(str(project / "data/lakehouse" / name)).to_pandas()
+
+
+def aliases() -> dict[str, str | None]:
+    return {
+        a: registry.version_for_alias(MODEL, a)
+        for a in (registry.CHALLENGER, registry.CHAMPION, registry.PREVIOUS_CHAMPION)
+    }
+
+
+@pytest.mark.slow
+def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
+    run(project_copy)
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy}/data/mlflow/mlflow.db")
+    mlflow.set_registry_uri(f"sqlite:///{project_copy}/data/mlflow/mlflow.db")
+    assert aliases() == {"challenger": "1", "champion": "1", "previous-champion": None}
+    tags = registry.version_tags(MODEL, "1")
+    for key in (
+        "git_commit",
+        "git_dirty",
+        "kedro_run_id",
+        "uv_lock_sha256",
+        "train_set_delta_version",
+        "test_set_delta_version",
+        "decision_threshold",
+    ):
+        assert tags[key], key
+    assert tags["promotion_decision"] == "promote"
+    test_rows = len(table(project_copy, "test_set"))
+    predictions = table(project_copy, "predictions")
+    assert len(predictions) == test_rows and set(predictions["model_version"]) == {"1"}
+    assert predictions["probability"].between(0, 1).all()
+
+    run(project_copy)  # same data, same seed: an identical model must not promote
+    assert aliases() == {"challenger": "2", "champion": "1", "previous-champion": None}
+    assert registry.version_tags(MODEL, "2")["promotion_decision"] == "reject"
+    assert len(table(project_copy, "predictions")) == test_rows  # rerun adds nothing
+
+    run(project_copy, evaluation={"mode": "disabled"})
+    assert aliases() == {"challenger": "3", "champion": "3", "previous-champion": "1"}
+
+    from marvel_mlops.pipelines.deployment.cli import rollback_main
+
+    assert rollback_main([]) == 0
+    assert aliases()["champion"] == "1" and aliases()["previous-champion"] is None
+    run(project_copy, pipelines=["deployment"])  # the old decision must not re-promote v3
+    assert aliases()["champion"] == "1"
+
+    log = table(project_copy, "deployments").sort_values("deployed_at_utc")
+    assert list(log["action"]) == ["promote", "refuse", "promote", "rollback", "refuse"]
+    assert list(log["model_version"]) == ["1", "2", "3", "1", "3"]
+    assert log["deployment_id"].is_unique
+    scored = table(project_copy, "predictions")
+    assert not scored.duplicated(["page_id", "model_version"]).any()
+    assert set(scored["model_version"]) == {"1", "3"}
