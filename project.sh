@@ -34,6 +34,22 @@ ensure_java() {
     || $apt install -y -qq --no-install-recommends default-jre-headless >/dev/null
 }
 
+ensure_chromium() {
+  # tests/delivery/test_viz.py drives Debian's chromium (MARVEL_CHROMIUM overrides the path).
+  if [ -x "${MARVEL_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
+  local apt=""
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt="apt-get"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then apt="sudo apt-get"
+  fi
+  if [ -z "$apt" ]; then
+    say "The kedro-viz browser test needs Chromium: install it (e.g. 'sudo apt-get install chromium') and re-run."
+    exit 1
+  fi
+  say "Installing Chromium for the kedro-viz browser test (apt)"
+  $apt update -qq
+  DEBIAN_FRONTEND=noninteractive $apt install -y -qq chromium >/dev/null
+}
+
 UV=""
 ensure_uv() {
   if command -v uv >/dev/null 2>&1 && [ "$(uv --version | awk '{print $2}')" = "$UV_VERSION" ]; then
@@ -60,7 +76,7 @@ cmd="${1:-run}"; shift || true
 case "$cmd" in
   setup) setup ;;
   run) setup; kedro_ run "$@" ;;
-  test) setup; "$UV" run --frozen --no-sync pytest "$@" ;;
+  test) setup; ensure_chromium; "$UV" run --frozen --no-sync pytest "$@" ;;
   lint) setup; "$UV" run --frozen --no-sync ruff check . && "$UV" run --frozen --no-sync ruff format --check . ;;
   viz) setup; kedro_ viz build "$@" ;;
   serve) setup; "$UV" run --frozen --no-sync marvel-mlops serve "$@" ;;

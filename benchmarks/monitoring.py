@@ -1,0 +1,202 @@
+"""Monitoring benchmark: our Spark pipeline vs Evidently's DataDriftPreset, same data.
+
+For each size N: a reference Delta table of N scored training-like rows and an
+``inference_log`` Delta table of N generated inference rows (24 hourly windows, the last
+third drifted; labels for half of the rows). Then, each in a fresh Python process so that
+start-up is counted:
+
+* ours: Spark session start + the monitoring pipeline's nodes (window selection, value
+  sketch, baseline sketch, label metrics, profile, drift, alerts, trigger, HTML report,
+  Prometheus registry) reading the Delta tables with Spark's Parquet reader;
+* Evidently 0.7.23: reading the same two tables into pandas + ``Report([DataDriftPreset()])``
+  over the same 10 columns (7 categorical, 2 numeric features, the probability).
+
+    uv run --frozen --no-sync python benchmarks/monitoring.py --sizes 1000000 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+CATEGORICAL = ["universe", "identity", "gender", "marital_status", "teams", "origin", "creators"]
+NUMERIC = ["height_m", "weight_kg", "probability"]
+WINDOWS = 24
+UNIQUE_ROWS = 250_000
+
+
+def _scored(n: int, seed: int, drift: dict | None, model) -> pd.DataFrame:
+    from marvel_mlops.model.features import INPUT_COLUMNS
+    from marvel_mlops.monitoring import traffic
+
+    frame = traffic.characters(n, seed, drift)
+    frame["probability"] = model.predict_proba(frame[list(INPUT_COLUMNS)])[:, 1]
+    frame["label"] = (frame["probability"] >= 0.6).astype("int32")
+    return frame
+
+
+def _tile(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    reps = -(-n // len(frame))
+    out = pd.concat([frame] * reps, ignore_index=True).head(n).copy()
+    out["page_id"] = out["page_id"] + "#" + (np.arange(n) // len(frame)).astype(str)
+    return out
+
+
+def prepare(root: Path, n: int) -> None:
+    """Writes the reference, inference_log and ground_truth tables (not timed)."""
+    from marvel_mlops.adapters import delta
+    from marvel_mlops.model.features import INPUT_COLUMNS
+    from marvel_mlops.model.training import build_pipeline, fit_pipeline
+    from marvel_mlops.monitoring import traffic
+
+    train = traffic.characters(6000, 3)
+    model = fit_pipeline(
+        build_pipeline({"min_category_count": 20}, {"n_estimators": 80}, seed=7),
+        train[list(INPUT_COLUMNS)],
+        train["alive"].to_numpy(),
+    )
+    unique = min(n, UNIQUE_ROWS)
+    reference = _tile(_scored(unique, 1, None, model), n)
+    clean = _scored(unique, 2, None, model)
+    drifted = _scored(
+        unique,
+        3,
+        {"marginals": {"Gender": {"Female": 0.6, "Male": 0.4}}, "height_shift": 0.3},
+        model,
+    )
+    current = _tile(clean, n)
+    cut = n * 2 // 3
+    current.iloc[cut:] = _tile(drifted, n - cut).set_index(current.index[cut:])
+    start = pd.Timestamp("2024-06-01", tz="UTC")
+    current["timestamp_utc"] = start + pd.to_timedelta(
+        np.arange(n) * (WINDOWS * 3600 / n), unit="s"
+    )
+    current = current.assign(
+        request_id="bench", record_index=np.arange(n, dtype="int32"), model_version="1",
+        variant="champion", served=True, latency_ms=0.2,
+    )  # fmt: skip
+    delta.write_table(root / "reference", pa.Table.from_pandas(reference, preserve_index=False))
+    delta.write_table(root / "inference_log", traffic.inference_arrow(current))
+    labels = current.iloc[::2]
+    delta.write_table(
+        root / "ground_truth",
+        traffic.ground_truth_arrow(traffic.label_rows(labels, labels["timestamp_utc"])),
+    )
+
+
+def run_ours(root: Path) -> dict:
+    """The monitoring pipeline's nodes, Spark start included (runs in a child process)."""
+    import yaml
+
+    from marvel_mlops.adapters import spark as spark_adapter
+    from marvel_mlops.monitoring.datasets import read_delta_spark
+    from marvel_mlops.pipelines.monitoring import nodes
+
+    started = time.perf_counter()
+    project = Path(__file__).resolve().parents[1]
+    spark_adapter.configure(yaml.safe_load((project / "conf/base/spark.yml").read_text()))
+    spark_adapter.get_spark()
+    spark_started = time.perf_counter() - started
+    params = yaml.safe_load((project / "conf/base/parameters_monitoring.yml").read_text())[
+        "monitoring"
+    ]
+    frame = nodes.prepare_inference(
+        read_delta_spark(str(root / "inference_log")),
+        read_delta_spark(str(root / "ground_truth")),
+        params,
+    )
+    windows = nodes.select_windows(frame, pd.DataFrame(), params)
+    window_sketch = nodes.sketch_windows(frame, windows, params)
+    baseline_sketch = nodes.sketch_baseline(read_delta_spark(str(root / "reference")), params)
+    performance = nodes.compute_performance(frame, windows, params)
+    profile = nodes.compute_profile(window_sketch, windows, params)
+    drift = nodes.compute_drift(window_sketch, baseline_sketch, windows, params)
+    alerts = nodes.evaluate_alerts(drift, performance, params)
+    decision = nodes.decide_retraining(alerts, params)
+    html = nodes.build_report(profile, drift, performance, alerts, decision)
+    nodes.export_prometheus(
+        drift,
+        performance,
+        alerts,
+        decision,
+        params | {"prometheus": {"pushgateway_url": None, "job": "bench"}},
+    )
+    gender = drift[(drift["column_name"] == "gender") & (drift["drift_type"] == "BASELINE")]
+    return {
+        "seconds": time.perf_counter() - started,
+        "spark_start_seconds": spark_started,
+        "windows": len(windows),
+        "drift_rows": len(drift),
+        "report_bytes": len(html),
+        "gender_js_last_window": float(gender.sort_values("window_start")["js_distance"].iloc[-1]),
+    }
+
+
+def run_evidently(root: Path) -> dict:
+    """Evidently's DataDriftPreset on the same tables and columns (in a child process)."""
+    started = time.perf_counter()
+    from deltalake import DeltaTable
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    columns = CATEGORICAL + NUMERIC
+    reference = DeltaTable(str(root / "reference")).to_pandas(columns=columns)
+    current = DeltaTable(str(root / "inference_log")).to_pandas(columns=columns)
+    definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL)
+    result = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
+    result.dict()
+    return {"seconds": time.perf_counter() - started}
+
+
+def child(kind: str, root: Path) -> dict:
+    """Runs one side in a fresh interpreter and returns its JSON result."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--root", str(root)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--child", choices=["ours", "evidently"])
+    parser.add_argument("--root", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps((run_ours if args.child == "ours" else run_evidently)(args.root)))
+        return
+    print(f"{'rows':>10} {'ours s':>8} {'(spark start)':>13} {'evidently s':>12} {'ratio':>7}")
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="bench_monitoring_") as tmp:
+            root = Path(tmp)
+            t = time.perf_counter()
+            prepare(root, n)
+            print(f"# {n:,} rows prepared in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            ours = child("ours", root)
+            theirs = child("evidently", root)
+        ratio = theirs["seconds"] / ours["seconds"]
+        print(
+            f"{n:>10,} {ours['seconds']:>8.1f} {ours['spark_start_seconds']:>13.1f} "
+            f"{theirs['seconds']:>12.1f} {ratio:>6.1f}x   "
+            f"(windows {ours['windows']}, gender JS last window {ours['gender_js_last_window']:.3f})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

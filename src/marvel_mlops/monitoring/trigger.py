@@ -1,0 +1,62 @@
+"""``marvel-mlops retrain-check``: is retraining needed? (exit status 3 = yes, 0 = no).
+
+Reads the ``retraining_trigger`` dataset written by the monitoring pipeline (the k-of-n
+rule over ``monitoring_alerts``) and prints why. On a Databricks runtime it also sets the
+job task value ``retrain`` (true/false) for a downstream condition task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from marvel_mlops.adapters.spark import on_databricks
+
+EXIT_NO_RETRAIN, EXIT_RETRAIN, EXIT_ERROR = 0, 3, 2
+TASK_VALUE_KEY = "retrain"
+
+
+def set_task_value(key: str, value: Any) -> bool:
+    """Sets a Databricks job task value; does nothing (False) outside a Databricks runtime."""
+    if not on_databricks():
+        return False
+    from databricks.sdk.runtime import dbutils  # only importable with a runtime
+
+    dbutils.jobs.taskValues.set(key=key, value=value)
+    return True
+
+
+def load_decision(project: str, env: str) -> dict[str, Any]:
+    """The latest ``retraining_trigger`` through the project's catalog."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    root = Path(project).resolve()
+    bootstrap_project(root)
+    with KedroSession.create(project_path=root, env=env) as session:
+        return session.load_context().catalog.load("retraining_trigger")
+
+
+def main(argv: list[str]) -> int:
+    """Prints the decision and returns 3 (retrain), 0 (no need) or 2 (no decision yet)."""
+    parser = argparse.ArgumentParser(prog="marvel-mlops retrain-check", description=__doc__)
+    parser.add_argument("--env", default="local")
+    parser.add_argument("--project", default=".")
+    parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    args = parser.parse_args(argv)
+    try:
+        decision = load_decision(args.project, args.env)
+    except Exception as exc:  # noqa: BLE001 - any missing/unreadable dataset means "no decision"
+        print(
+            f"retrain-check: no retraining decision available ({exc}); run the monitoring pipeline"
+        )
+        return EXIT_ERROR
+    print(
+        json.dumps(decision, indent=2, default=str)
+        if args.json
+        else decision.get("explanation", decision)
+    )
+    set_task_value(TASK_VALUE_KEY, bool(decision.get("retrain")))
+    return EXIT_RETRAIN if decision.get("retrain") else EXIT_NO_RETRAIN

@@ -1,0 +1,313 @@
+"""Nodes of the monitoring pipeline: inference log + labels + baseline -> windowed tables.
+
+Spark does the row-level work (windowing, the label join, one value-count pass, the
+label metrics); the statistics then run on the small sketches in pandas.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from marvel_mlops.adapters import databricks_jobs
+from marvel_mlops.adapters.spark import get_spark
+from marvel_mlops.data.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from marvel_mlops.monitoring import alerts as alert_rules
+from marvel_mlops.monitoring import prometheus, report, sketch, traffic
+from marvel_mlops.monitoring.performance import window_performance
+from marvel_mlops.monitoring.profile import (
+    DRIFT_SCHEMA,
+    KEYS,
+    PERFORMANCE_SCHEMA,
+    PROFILE_SCHEMA,
+    TABLE,
+    conform,
+    drift_metrics,
+    iter_columns,
+    profile_metrics,
+)
+
+logger = logging.getLogger(__name__)
+
+PREDICTION_CATEGORICAL = ("label",)
+PREDICTION_NUMERIC = ("probability", "latency_ms")
+SLICE_KEY = "variant"
+
+
+def _columns(baseline: bool = False) -> tuple[list[str], list[str]]:
+    if baseline:
+        return list(CATEGORICAL_FEATURES), list(NUMERIC_FEATURES)
+    return [*CATEGORICAL_FEATURES, *PREDICTION_CATEGORICAL], [
+        *NUMERIC_FEATURES,
+        *PREDICTION_NUMERIC,
+    ]
+
+
+def generate_demo_traffic(
+    inference_log_exists: bool, model: Any, params: dict[str, Any], deployment: dict[str, Any]
+) -> tuple[Any, Any]:
+    """Demo predictions (some windows drifted) and their labels, when there is no log yet.
+
+    Returns empty frames when the log exists or the demo is disabled, so real traffic is
+    never mixed with generated traffic. ``deployment`` (the deployment pipeline's event)
+    makes monitoring follow deployment in a combined run, so the champion is current.
+    """
+    demo = params["demo_traffic"]
+    predictions, labels = [], []
+    if demo["enabled"] and not inference_log_exists:
+        for batch in traffic.demo_batches(demo, params["granularity"], pd.Timestamp.now("UTC")):
+            frame = traffic.characters(int(demo["rows_per_window"]), batch["seed"], batch["drift"])
+            times = traffic.uniform_times(
+                batch["start"], batch["length"], len(frame), batch["seed"]
+            )
+            predictions.append(traffic.scored_rows(frame, model.python_model, model.version, times))
+            if batch["labelled"]:
+                labels.append(traffic.label_rows(frame, times + batch["label_delay"]))
+        logger.info(
+            "Generated %d demo windows through model version %s", len(predictions), model.version
+        )
+    spark = get_spark()
+    return (
+        spark.createDataFrame(
+            traffic.inference_arrow(_concat(predictions, traffic.INFERENCE_LOG_COLUMNS))
+        ),
+        spark.createDataFrame(
+            traffic.ground_truth_arrow(_concat(labels, traffic.GROUND_TRUTH_COLUMNS))
+        ),
+    )
+
+
+def _concat(frames: list[pd.DataFrame], contract: dict[str, str]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(contract))
+
+
+def prepare_inference(inference_log: Any, ground_truth: Any, params: dict[str, Any]) -> Any:
+    """The inference log with its window, model id, variant and (late) true label.
+
+    Persisted: window selection, the sketch and the label metrics each scan it once.
+    """
+    from pyspark import StorageLevel
+
+    windowed = sketch.with_window(inference_log, params["granularity"])
+    return sketch.with_labels(windowed, ground_truth).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def select_windows(
+    frame: Any, monitored_windows: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Windows to compute: new rows or new labels since the last run, plus their predecessors
+    (needed for window-over-window drift). ``changed`` marks the ones to write."""
+    counts = sketch.window_counts(frame).assign(granularity=params["granularity"])
+    on = ["window_start", "granularity", "model_id", "slice_value"]
+    previous = monitored_windows.reindex(columns=[*on, "count", "labelled_count"])
+    previous["window_start"] = pd.to_datetime(previous["window_start"], utc=True)
+    counts["window_start"] = pd.to_datetime(counts["window_start"], utc=True)
+    merged = counts.merge(previous, on=on, how="left", suffixes=("", "_done"))
+    merged["changed"] = (merged["count"] != merged["count_done"]) | (
+        merged["labelled_count"] != merged["labelled_count_done"]
+    )
+    merged = merged.sort_values("window_start")
+    following_changed = merged.groupby(["model_id", "slice_value"])["changed"].shift(-1)
+    merged["needed"] = merged["changed"] | (following_changed == True)  # noqa: E712
+    logger.info(
+        "%d of %d windows have new rows or labels", int(merged["changed"].sum()), len(merged)
+    )
+    return merged[[*on, "window_end", "count", "labelled_count", "changed", "needed"]]
+
+
+def _restrict(frame: Any, windows: pd.DataFrame, column: str) -> Any:
+    chosen = windows[windows[column]]
+    if len(chosen) == len(windows):
+        return frame
+    if chosen.empty:
+        return frame.limit(0)
+    from pyspark.sql import functions as F
+
+    keys = get_spark().createDataFrame(chosen[["window_start", "model_id", "slice_value"]])
+    return frame.join(F.broadcast(keys), ["window_start", "model_id", "slice_value"], "left_semi")
+
+
+def sketch_windows(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Value counts of every monitored column in the needed windows (one Spark pass)."""
+    categorical, numeric = _columns()
+    config = params["sketch"]
+    return sketch.value_sketch(
+        _restrict(frame, windows, "needed"),
+        categorical,
+        numeric,
+        config["significant_digits"],
+        config["max_categories"],
+    )
+
+
+def sketch_baseline(baseline: Any, params: dict[str, Any]) -> pd.DataFrame:
+    """Value counts of the baseline (the monitored model's training data)."""
+    categorical, numeric = _columns(baseline=True)
+    for column in PREDICTION_NUMERIC[:1]:
+        if column in baseline.columns:
+            numeric.append(column)
+    if "label" in baseline.columns:
+        categorical.append("label")
+    config = params["sketch"]
+    return sketch.value_sketch(
+        baseline,
+        categorical,
+        numeric,
+        config["significant_digits"],
+        config["max_categories"],
+        group=(),
+    )
+
+
+def _with_window_keys(
+    rows: pd.DataFrame, params: dict[str, Any], schema: dict[str, str]
+) -> pd.DataFrame:
+    rows = rows.assign(
+        granularity=params["granularity"],
+        slice_key=SLICE_KEY,
+        update_timestamp_utc=pd.Timestamp.now("UTC"),
+    )
+    return conform(rows, schema)
+
+
+def compute_performance(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Label coverage and ROC AUC, log loss, accuracy, F1 of the changed windows."""
+    changed = windows[windows["changed"]]
+    aggregates = sketch.performance_aggregates(_restrict(frame, windows, "changed"))
+    aggregates["window_start"] = pd.to_datetime(aggregates["window_start"], utc=True)
+    aggregates["window_end"] = pd.to_datetime(aggregates["window_end"], utc=True)
+    counts = changed[["window_start", "window_end", "model_id", "slice_value", "count"]].copy()
+    counts["window_end"] = pd.to_datetime(counts["window_end"], utc=True)
+    return _with_window_keys(window_performance(counts, aggregates), params, PERFORMANCE_SCHEMA)
+
+
+def compute_profile(
+    window_sketch: pd.DataFrame, windows: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Profile rows (one per changed window and column, plus ``:table``)."""
+    numeric = _columns()[1]
+    changed = windows[windows["changed"]]
+    wanted = set(_keys(changed))
+    rows = [
+        {
+            **dict(zip(KEYS, key, strict=True)),
+            "column_name": column,
+            **profile_metrics(counts, params["profile"]["top_k"]),
+        }
+        for key, column, counts in iter_columns(_timestamps(window_sketch), numeric)
+        if key in wanted
+    ]
+    table_rows = [
+        {
+            **dict(zip(KEYS, key, strict=True)),
+            "column_name": TABLE,
+            "data_type": "table",
+            "count": int(c),
+        }
+        for key, c in zip(_keys(changed), changed["count"], strict=True)
+    ]
+    return _with_window_keys(pd.DataFrame(table_rows + rows), params, PROFILE_SCHEMA)
+
+
+def _timestamps(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ("window_start", "window_end"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def _keys(windows: pd.DataFrame) -> list[tuple]:
+    frame = _timestamps(windows)
+    return list(frame[KEYS].itertuples(index=False, name=None))
+
+
+def compute_drift(
+    window_sketch: pd.DataFrame,
+    baseline_sketch: pd.DataFrame,
+    windows: pd.DataFrame,
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """Drift rows of the changed windows against the baseline and the previous window."""
+    numeric = _columns()[1]
+    config = params["drift"]
+    reference = {
+        c: counts for _, c, counts in iter_columns(baseline_sketch.assign(_b=0), numeric, ["_b"])
+    }
+    current = {
+        (key, column): counts
+        for key, column, counts in iter_columns(_timestamps(window_sketch), numeric)
+    }
+    needed = _timestamps(windows[windows["needed"]]).sort_values("window_start")
+    previous: dict[tuple, tuple] = {}
+    for _, group in needed.groupby(["model_id", "slice_value"]):
+        keys = list(group[KEYS].itertuples(index=False, name=None))
+        previous |= dict(zip(keys[1:], keys[:-1], strict=True))
+    rows = []
+    for key in _keys(windows[windows["changed"]]):
+        for (k, column), counts in current.items():
+            if k != key:
+                continue
+            base = {**dict(zip(KEYS, key, strict=True)), "column_name": column}
+            if column in reference:
+                rows.append(
+                    base
+                    | {"drift_type": "BASELINE", "window_cmp_start": pd.NaT}
+                    | drift_metrics(reference[column], counts, config)
+                )
+            if key in previous and (previous[key], column) in current:
+                rows.append(
+                    base
+                    | {"drift_type": "CONSECUTIVE", "window_cmp_start": previous[key][0]}
+                    | drift_metrics(current[(previous[key], column)], counts, config)
+                )
+    return _with_window_keys(pd.DataFrame(rows), params, DRIFT_SCHEMA)
+
+
+def evaluate_alerts(
+    drift: pd.DataFrame, performance: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Every alert rule on every monitored window: value, threshold, breached or not."""
+    config = params["alerts"]
+    rows = alert_rules.evaluate_rules(drift, performance, config["rules"], config["min_rows"])
+    rows["update_timestamp_utc"] = pd.Timestamp.now("UTC")
+    logger.info(
+        "%d breached alert(s) over %d rule evaluations", int(rows["breached"].sum()), len(rows)
+    )
+    return rows
+
+
+def decide_retraining(alerts: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+    """The k-of-n retraining trigger, with its reasons (a dataset schedulers can read)."""
+    config = params["trigger"]
+    decision = alert_rules.retraining_decision(alerts, config["k"], config["n"], config["variant"])
+    decision["explanation"] = alert_rules.describe(decision)
+    logger.info(decision["explanation"])
+    databricks_jobs.set_task_value("retrain", bool(decision["retrain"]))  # job condition
+    return decision
+
+
+def build_report(
+    profile: pd.DataFrame,
+    drift: pd.DataFrame,
+    performance: pd.DataFrame,
+    alerts: pd.DataFrame,
+    decision: dict[str, Any],
+) -> str:
+    """The self-contained HTML report."""
+    return report.render(profile, drift, performance, alerts, decision, decision["explanation"])
+
+
+def export_prometheus(
+    drift: pd.DataFrame,
+    performance: pd.DataFrame,
+    alerts: pd.DataFrame,
+    decision: dict[str, Any],
+    params: dict[str, Any],
+) -> Any:
+    """Prometheus gauges for the textfile collector; pushed when a Pushgateway URL is set."""
+    registry = prometheus.build_registry(drift, performance, alerts, decision)
+    config = params["prometheus"]
+    prometheus.push(registry, config["pushgateway_url"], config["job"])
+    return registry

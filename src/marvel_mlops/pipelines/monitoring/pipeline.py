@@ -1,0 +1,99 @@
+"""The monitoring pipeline (PySpark): inference log + labels + baseline -> monitoring tables."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from marvel_mlops.pipelines.monitoring import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Builds the monitoring pipeline."""
+    p = "params:monitoring"
+    return pipeline(
+        [
+            node(
+                nodes.generate_demo_traffic,
+                ["inference_log_exists", "monitored_model", p, "deployment_event"],
+                ["inference_log", "ground_truth"],
+                name="generate_demo_traffic",
+            ),
+            node(
+                nodes.prepare_inference,
+                ["inference_log", "ground_truth", p],
+                "monitoring_frame",
+                name="prepare_inference",
+            ),
+            node(
+                nodes.select_windows,
+                ["monitoring_frame", "monitored_windows", p],
+                "windows_to_monitor",
+                name="select_windows",
+            ),
+            node(
+                nodes.sketch_windows,
+                ["monitoring_frame", "windows_to_monitor", p],
+                "window_sketch",
+                name="sketch_windows",
+            ),
+            node(
+                nodes.sketch_baseline,
+                ["monitoring_baseline", p],
+                "baseline_sketch",
+                name="sketch_baseline",
+            ),
+            node(
+                nodes.compute_performance,
+                ["monitoring_frame", "windows_to_monitor", p],
+                "monitoring_performance_metrics",
+                name="compute_performance",
+            ),
+            node(
+                nodes.compute_profile,
+                ["window_sketch", "windows_to_monitor", p],
+                "monitoring_profile_metrics",
+                name="compute_profile",
+            ),
+            node(
+                nodes.compute_drift,
+                ["window_sketch", "baseline_sketch", "windows_to_monitor", p],
+                "monitoring_drift_metrics",
+                name="compute_drift",
+            ),
+            node(
+                nodes.evaluate_alerts,
+                ["monitoring_drift_metrics", "monitoring_performance_metrics", p],
+                "monitoring_alerts",
+                name="evaluate_alerts",
+            ),
+            node(
+                nodes.decide_retraining,
+                ["monitoring_alerts", p],
+                "retraining_trigger",
+                name="decide_retraining",
+            ),
+            node(
+                nodes.build_report,
+                [
+                    "monitoring_profile_metrics",
+                    "monitoring_drift_metrics",
+                    "monitoring_performance_metrics",
+                    "monitoring_alerts",
+                    "retraining_trigger",
+                ],
+                "monitoring_report",
+                name="build_monitoring_report",
+            ),
+            node(
+                nodes.export_prometheus,
+                [
+                    "monitoring_drift_metrics",
+                    "monitoring_performance_metrics",
+                    "monitoring_alerts",
+                    "retraining_trigger",
+                    p,
+                ],
+                "monitoring_prometheus_metrics",
+                name="export_prometheus_metrics",
+            ),
+        ],
+        tags="monitoring",
+    )
