@@ -18,12 +18,16 @@ java_major() {
   java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
 }
 
+# apt-get as root, or through password-less sudo; empty when neither is possible.
+apt_command() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then echo "apt-get"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then echo "sudo apt-get"
+  fi
+}
+
 ensure_java() {
   if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then return; fi
-  local apt=""
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt="apt-get"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then apt="sudo apt-get"
-  fi
+  local apt; apt="$(apt_command)"
   if [ -z "$apt" ]; then
     say "Local Spark needs Java 17+: install a JRE (e.g. 'sudo apt-get install openjdk-17-jre-headless' or 'brew install openjdk@17') and re-run."
     exit 1
@@ -37,10 +41,7 @@ ensure_java() {
 ensure_chromium() {
   # tests/delivery/test_viz.py drives Debian's chromium (MARVEL_CHROMIUM overrides the path).
   if [ -x "${MARVEL_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
-  local apt=""
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt="apt-get"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then apt="sudo apt-get"
-  fi
+  local apt; apt="$(apt_command)"
   if [ -z "$apt" ]; then
     say "The kedro-viz browser test needs Chromium: install it (e.g. 'sudo apt-get install chromium') and re-run."
     exit 1

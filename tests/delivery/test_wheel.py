@@ -7,6 +7,7 @@ the bundle, with the conf archive as ``--conf-source``).
 from __future__ import annotations
 
 import email
+import hashlib
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ from deltalake import DeltaTable
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "marvel_mlops"
 ARCHIVE = f"conf-{PACKAGE}.tar.gz"
-COPIED = ("conf", "src", "pyproject.toml", "uv.lock", "README.md")
+COPIED = ("conf", "src", "scripts", "pyproject.toml", "uv.lock", "README.md")
 GIT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 GIT_BRANCH = "release/wheel-test"
 # What the Databricks python_wheel_task runner does: find the entry point in the
@@ -80,6 +81,7 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     (copy / "conf/local").mkdir()
     (copy / "conf/local/credentials.yml").write_text("secret: must-not-be-packaged\n")
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+    run([sys.executable, "scripts/stamp_lock_digest.py"], cwd=copy, env=env)
     run([sys.executable, "-m", "kedro", "package"], cwd=copy, env=env)
     [wheel] = (copy / "dist").glob(f"{PACKAGE}-*-py3-none-any.whl")
     return Packaged(wheel=wheel, archive=copy / "dist" / ARCHIVE)
@@ -238,6 +240,8 @@ def test_pipelines_run_from_the_wheel_in_an_unrelated_directory(job_run):
     [model] = client.search_registered_models()
     version = client.get_model_version_by_alias(model.name, "challenger")
     assert version.tags["git_commit"] == GIT_COMMIT
+    lock = hashlib.sha256((PROJECT_ROOT / "uv.lock").read_bytes()).hexdigest()
+    assert version.tags["uv_lock_sha256"] == lock
     assert version.tags["git_branch"] == GIT_BRANCH
     decision = yaml.safe_load(
         (workdir / "data/08_reporting/evaluation/promotion_decision.json").read_text()

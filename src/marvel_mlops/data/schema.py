@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+"""Arrow types of the contract type names used below (Delta-compatible)."""
+
 RAW_INDEX_COLUMN = ""
 """The raw CSV's first column is an unnamed pandas index."""
 
@@ -96,3 +107,8 @@ GROUND_TRUTH_COLUMNS: dict[str, str] = {
     "observed_at_utc": "timestamp",
 }
 """The ``ground_truth`` table: true labels that arrive after the predictions."""
+
+
+def arrow_schema(contract: dict[str, str]) -> pa.Schema:
+    """The Arrow schema of a column contract (``INFERENCE_LOG_COLUMNS``, ...)."""
+    return pa.schema([pa.field(name, ARROW_TYPES[kind]) for name, kind in contract.items()])

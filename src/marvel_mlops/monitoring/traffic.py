@@ -16,15 +16,8 @@ from marvel_mlops.data.schema import (
     GROUND_TRUTH_COLUMNS,
     INFERENCE_LOG_COLUMNS,
     RAW_TO_CLEAN,
+    arrow_schema,
 )
-
-ARROW_TYPES = {
-    "string": pa.string(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-}
 
 
 def characters(n_rows: int, seed: int, drift: DriftSpec | dict | None = None) -> pd.DataFrame:
@@ -79,7 +72,7 @@ def label_rows(frame: pd.DataFrame, observed_at: pd.Series) -> pd.DataFrame:
 
 def to_arrow(frame: pd.DataFrame, contract: dict[str, str]) -> pa.Table:
     """The frame as Arrow with exactly the table contract's columns and types."""
-    schema = pa.schema([pa.field(c, ARROW_TYPES[t]) for c, t in contract.items()])
+    schema = arrow_schema(contract)
     frame = frame[list(contract)].copy()
     for column, kind in contract.items():
         if kind == "timestamp":

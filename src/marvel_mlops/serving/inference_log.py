@@ -19,20 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS
+from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS, arrow_schema
 
 logger = logging.getLogger(__name__)
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-}
-INFERENCE_LOG_SCHEMA = pa.schema(
-    [pa.field(name, _ARROW_TYPES[kind]) for name, kind in INFERENCE_LOG_COLUMNS.items()]
-)
+INFERENCE_LOG_SCHEMA = arrow_schema(INFERENCE_LOG_COLUMNS)
 """Arrow schema of ``inference_log`` (column contract: ``data.schema.INFERENCE_LOG_COLUMNS``)."""
 
 COLUMNS = tuple(INFERENCE_LOG_COLUMNS)

@@ -142,8 +142,13 @@ def sketch_windows(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) ->
     )
 
 
-def sketch_baseline(baseline: Any, params: dict[str, Any]) -> pd.DataFrame:
-    """Value counts of the baseline (the monitored model's training data)."""
+def sketch_baseline(
+    baseline: Any, params: dict[str, Any], deployment: dict[str, Any]
+) -> pd.DataFrame:
+    """Value counts of the baseline (the monitored model's training data).
+
+    ``deployment`` orders this node after the deployment pipeline in a combined run.
+    """
     categorical, numeric = _columns(baseline=True)
     for column in PREDICTION_NUMERIC[:1]:
         if column in baseline.columns:

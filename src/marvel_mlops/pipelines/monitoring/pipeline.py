@@ -36,7 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.sketch_baseline,
-                ["monitoring_baseline", p],
+                ["monitoring_baseline", p, "deployment_event"],
                 "baseline_sketch",
                 name="sketch_baseline",
             ),

@@ -1,0 +1,47 @@
+"""The pipeline registry: five pipelines, and __default__ in a safe order."""
+
+import pytest
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+
+from tests.conftest import PROJECT_ROOT
+
+# Datasets read from the model registry, and the node whose run must precede their load.
+REGISTRY_READS = {
+    "challenger_model": "register_challenger",
+    "champion_model": "apply_deployment",
+    "monitored_model": "apply_deployment",
+    "monitoring_baseline": "apply_deployment",
+}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    bootstrap_project(PROJECT_ROOT)
+    pipelines.set_requested(None)
+    return dict(pipelines)
+
+
+def test_every_pipeline_is_registered(registry):
+    names = {"data_processing", "training", "evaluation", "deployment", "monitoring"}
+    assert names <= set(registry)
+    assert {n.name for n in registry["__default__"].nodes} == {
+        n.name for name in names for n in registry[name].nodes
+    }
+
+
+def test_registry_reads_wait_for_the_node_that_sets_the_alias(registry):
+    default = registry["__default__"]
+    # evaluation compares the challenger with the champion *before* deployment moves it.
+    before_deployment = {n.name for n in registry["evaluation"].nodes}
+    checked = 0
+    for node in default.nodes:
+        for dataset, writer in REGISTRY_READS.items():
+            if dataset not in node.inputs:
+                continue
+            if writer == "apply_deployment" and node.name in before_deployment:
+                continue
+            upstream = {n.name for n in default.to_nodes(node.name).nodes}
+            assert writer in upstream, f"{node.name} may load {dataset} before {writer}"
+            checked += 1
+    assert checked >= 4
