@@ -109,3 +109,31 @@ def register(model, name, train):
             model, name, model_signature(), train[list(INPUT_COLUMNS)].head(3), {"test": "yes"}
         )
     return info["version"]
+
+
+def _end_active_mlflow_runs() -> None:
+    """Ends runs left open (kedro-mlflow reopens runs per node); drops ones it cannot end."""
+    import mlflow
+    from mlflow.tracking import fluent
+
+    for _ in range(50):
+        if mlflow.active_run() is None:
+            return
+        try:
+            mlflow.end_run()
+        except Exception:  # noqa: BLE001 - its store may be gone with its tmp folder
+            fluent._active_run_stack.get().pop()
+
+
+@pytest.fixture(autouse=True)
+def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory):
+    """Each test starts with no active run, and never on the refused ./mlruns file store."""
+    import mlflow
+
+    _end_active_mlflow_runs()
+    if not mlflow.get_tracking_uri().startswith(("sqlite:", "http", "databricks")):
+        default = f"sqlite:///{tmp_path_factory.getbasetemp()}/default-mlflow.db"
+        mlflow.set_tracking_uri(default)
+        mlflow.set_registry_uri(default)
+    yield
+    _end_active_mlflow_runs()

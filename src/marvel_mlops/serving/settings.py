@@ -109,12 +109,15 @@ def mlflow_uris(project_path: Path, env: str | None = None) -> tuple[str | None,
     """Tracking and registry URIs from ``mlflow.yml`` (SQLite paths made absolute)."""
     from kedro.config import OmegaConfigLoader
 
+    from marvel_mlops.settings import CONFIG_LOADER_ARGS
+
     loader = OmegaConfigLoader(
         conf_source=str(project_path / "conf"),
         env=env,
         base_env="base",
         default_run_env="local",
         config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]},
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
     )
     try:
         server = loader["mlflow"].get("server") or {}
