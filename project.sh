@@ -18,37 +18,35 @@ java_major() {
   java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
 }
 
-# apt-get as root, or through password-less sudo; empty when neither is possible.
-apt_command() {
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then echo "apt-get"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then echo "sudo apt-get"
+# apt_install WHY HOW PACKAGE... : installs the first package apt can install, as root or
+# through password-less sudo; otherwise says WHY and HOW to install it by hand, and stops.
+apt_install() {
+  local why="$1" how="$2" apt=""; shift 2
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt="apt-get"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then apt="sudo apt-get"
   fi
+  if [ -z "$apt" ]; then say "$why: $how and re-run."; exit 1; fi
+  say "Installing $1 ($why)"
+  $apt update -qq
+  local package
+  for package in "$@"; do
+    DEBIAN_FRONTEND=noninteractive $apt install -y -qq "$package" >/dev/null && return
+  done
+  say "apt could not install any of: $*"; exit 1
 }
 
 ensure_java() {
   if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then return; fi
-  local apt; apt="$(apt_command)"
-  if [ -z "$apt" ]; then
-    say "Local Spark needs Java 17+: install a JRE (e.g. 'sudo apt-get install openjdk-17-jre-headless' or 'brew install openjdk@17') and re-run."
-    exit 1
-  fi
-  say "Installing a Java runtime for local Spark (apt)"
-  $apt update -qq
-  $apt install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null \
-    || $apt install -y -qq --no-install-recommends default-jre-headless >/dev/null
+  apt_install "Local Spark needs Java 17+" \
+    "install a JRE (e.g. 'sudo apt-get install openjdk-17-jre-headless' or 'brew install openjdk@17')" \
+    openjdk-17-jre-headless default-jre-headless
 }
 
 ensure_chromium() {
   # tests/delivery/test_viz.py drives Debian's chromium (MARVEL_CHROMIUM overrides the path).
   if [ -x "${MARVEL_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
-  local apt; apt="$(apt_command)"
-  if [ -z "$apt" ]; then
-    say "The kedro-viz browser test needs Chromium: install it (e.g. 'sudo apt-get install chromium') and re-run."
-    exit 1
-  fi
-  say "Installing Chromium for the kedro-viz browser test (apt)"
-  $apt update -qq
-  DEBIAN_FRONTEND=noninteractive $apt install -y -qq chromium >/dev/null
+  apt_install "The kedro-viz browser test needs Chromium" \
+    "install it (e.g. 'sudo apt-get install chromium')" chromium
 }
 
 UV=""

@@ -29,20 +29,30 @@ def spark():
     yield session
 
 
+def copy_project(root: Path, names: tuple[str, ...] = PROJECT_FILES) -> Path:
+    """Copies the named top-level files and folders of the project into ``root``.
+
+    Caches, notebook checkpoints and ``conf/local`` (personal, git-ignored) are left out;
+    an empty ``conf/local`` is created.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.egg-info", "local")
+    for name in names:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=ignore)
+        else:
+            shutil.copy(source, root / name)
+    (root / "conf/local").mkdir(exist_ok=True)
+    return root
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A temporary copy of the project (conf and code, no data), as the working directory."""
-    root = tmp_path / "project"
-    root.mkdir()
-    for name in PROJECT_FILES:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, root / name)
+    root = copy_project(tmp_path / "project")
     for folder in ("data/01_raw", "data/lakehouse", "data/08_reporting", "data/mlflow"):
         (root / folder).mkdir(parents=True)
-    (root / "conf/local").mkdir(exist_ok=True)
     monkeypatch.chdir(root)
     yield root
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import pytest
 from deltalake import DeltaTable
 from nbclient import NotebookClient
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import PROJECT_ROOT, copy_project
+
 NOTEBOOKS = sorted(p.name for p in (PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "notebooks"
 SMALL = (
@@ -33,17 +33,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project copy shared by the notebooks, which build on each other's results."""
-    root = tmp_path_factory.mktemp("notebooks") / "project"
-    root.mkdir()
-    for name in ("conf", "src", "notebooks", "pyproject.toml", "uv.lock"):
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "local")
-            shutil.copytree(source, root / name, ignore=ignore)
-        else:
-            shutil.copy(source, root / name)
-    (root / "conf/local").mkdir()
-    return root
+    names = ("conf", "src", "notebooks", "pyproject.toml", "uv.lock")
+    return copy_project(tmp_path_factory.mktemp("notebooks") / "project", names)
 
 
 def execute(project: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:

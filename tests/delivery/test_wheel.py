@@ -10,7 +10,6 @@ import email
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,7 +22,8 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import PROJECT_ROOT, copy_project
+
 PACKAGE = "marvel_mlops"
 ARCHIVE = f"conf-{PACKAGE}.tar.gz"
 COPIED = ("conf", "src", "scripts", "pyproject.toml", "uv.lock", "README.md")
@@ -69,16 +69,7 @@ class Packaged:
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     """``kedro package`` in a temporary copy of the project (nothing lands in the repo)."""
-    copy = tmp_path_factory.mktemp("package") / "project"
-    copy.mkdir()
-    for name in COPIED:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "local")
-            shutil.copytree(source, copy / name, ignore=ignore)
-        else:
-            shutil.copy(source, copy / name)
-    (copy / "conf/local").mkdir()
+    copy = copy_project(tmp_path_factory.mktemp("package") / "project", COPIED)
     (copy / "conf/local/credentials.yml").write_text("secret: must-not-be-packaged\n")
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
     run([sys.executable, "scripts/stamp_lock_digest.py"], cwd=copy, env=env)

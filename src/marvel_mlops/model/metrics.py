@@ -35,6 +35,15 @@ def threshold_score(y: np.ndarray, p: np.ndarray, threshold: float, objective: s
     )
 
 
+METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "roc_auc": roc_auc,
+    "pr_auc": lambda y, p: float(skm.average_precision_score(1 - y, 1 - p)),
+    "log_loss": lambda y, p: float(skm.log_loss(y, np.clip(p, EPS, 1 - EPS), labels=[0, 1])),
+    "brier": lambda y, p: float(skm.brier_score_loss(y, p)),
+}
+"""Threshold-free metrics that can be bootstrapped."""
+
+
 def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     """Every metric the evaluation reports, for one set of probabilities."""
     y = np.asarray(y).astype(int)
@@ -42,10 +51,7 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> di
     predicted = (p >= threshold).astype(int)
     tn, fp, fn, tp = skm.confusion_matrix(y, predicted, labels=[0, 1]).ravel()
     return {
-        "roc_auc": roc_auc(y, p),
-        "pr_auc": float(skm.average_precision_score(1 - y, 1 - p)),
-        "log_loss": float(skm.log_loss(y, p, labels=[0, 1])),
-        "brier": float(skm.brier_score_loss(y, p)),
+        **{name: function(y, p) for name, function in METRIC_FUNCTIONS.items()},
         "accuracy": float(skm.accuracy_score(y, predicted)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y, predicted)),
         "precision": float(skm.precision_score(y, predicted, pos_label=0, zero_division=0)),
@@ -92,12 +98,3 @@ def bootstrap_difference(
         "confidence": confidence,
         "n_resamples": n_resamples,
     }
-
-
-METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "roc_auc": roc_auc,
-    "pr_auc": lambda y, p: float(skm.average_precision_score(1 - y, 1 - p)),
-    "log_loss": lambda y, p: float(skm.log_loss(y, np.clip(p, EPS, 1 - EPS), labels=[0, 1])),
-    "brier": lambda y, p: float(skm.brier_score_loss(y, p)),
-}
-"""Threshold-free metrics that can be bootstrapped."""

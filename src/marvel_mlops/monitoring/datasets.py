@@ -18,6 +18,7 @@ from kedro.io.core import DatasetError
 from marvel_mlops.adapters import delta, registry
 from marvel_mlops.adapters.spark import get_spark
 from marvel_mlops.datasets.delta_spark import read_spark
+from marvel_mlops.datasets.table_reference import TableReferenceDataset, table_exists
 
 logger = logging.getLogger(__name__)
 
@@ -45,42 +46,14 @@ def read_table_version(reference: str, version: int | None) -> Any:
     return reader.table(reference)
 
 
-def _table_exists(filepath: str | None, table: str | None) -> bool:
-    if filepath is not None:
-        return delta.table_exists(filepath)
-    return bool(get_spark().catalog.tableExists(table))
-
-
-class _TableReference(AbstractDataset):
-    """Shared ``filepath`` / ``table`` handling (exactly one of them)."""
-
-    def __init__(
-        self,
-        *,
-        filepath: str | None = None,
-        table: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        if (filepath is None) == (table is None):
-            raise DatasetError(f"{type(self).__name__} needs exactly one of filepath, table")
-        self._filepath, self._table = filepath, table
-        self.metadata = metadata
-
-    def save(self, data: Any) -> None:
-        raise DatasetError(f"{type(self).__name__} is read-only")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "table": self._table}
-
-
-class TableExistsDataset(_TableReference):
+class TableExistsDataset(TableReferenceDataset):
     """Loads whether a table exists (the demo traffic generator runs only when it does not)."""
 
     def load(self) -> bool:
-        return _table_exists(self._filepath, self._table)
+        return table_exists(self._filepath, self._table)
 
 
-class OptionalTableDataset(_TableReference):
+class OptionalTableDataset(TableReferenceDataset):
     """A table as pandas, or an empty frame when it does not exist yet (previous state)."""
 
     def __init__(self, *, columns: list[str] | None = None, **kwargs: Any) -> None:
@@ -88,7 +61,7 @@ class OptionalTableDataset(_TableReference):
         self._columns = columns
 
     def load(self) -> pd.DataFrame:
-        if not _table_exists(self._filepath, self._table):
+        if not table_exists(self._filepath, self._table):
             return pd.DataFrame(columns=self._columns or [])
         if self._filepath is not None:
             return delta.open_table(self._filepath).to_pandas(columns=self._columns)

@@ -133,9 +133,11 @@ def clean_characters(validated: DataFrame, params: dict[str, Any]) -> tuple[Data
     ).withColumn(REASON, _rejection_reason(params))
     rejected = trimmed.where(F.col(REASON).isNotNull())
     label = F.lower(F.col(LABEL_COLUMN))
-    encoded = F.when(F.lit(False), None)
-    for spelling, value in LABEL_VALUES.items():
-        encoded = encoded.when(label == spelling, value)
+    encoded = reduce(
+        lambda column, item: column.when(label == item[0], item[1]),
+        list(LABEL_VALUES.items())[1:],
+        F.when(label == next(iter(LABEL_VALUES)), next(iter(LABEL_VALUES.values()))),
+    )
     usable = trimmed.where(F.col(REASON).isNull()).select(
         SOURCE_ROW,
         *[

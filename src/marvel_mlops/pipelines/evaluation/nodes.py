@@ -55,10 +55,6 @@ def score_candidates(
     scored["p_challenger"] = challenger.pyfunc.predict(test_set)["probability"].to_numpy()
     if champion is not None:
         scored["p_champion"] = champion.pyfunc.predict(test_set)["probability"].to_numpy()
-    scored.attrs["versions"] = {
-        "challenger": challenger.version,
-        "champion": champion.version if champion else None,
-    }
     return scored
 
 
