@@ -52,7 +52,7 @@ ensure_chromium() {
 UV=""
 ensure_uv() {
   if command -v uv >/dev/null 2>&1 && [ "$(uv --version | awk '{print $2}')" = "$UV_VERSION" ]; then
-    UV="uv"; return
+    UV="$(command -v uv)"; export MARVEL_UV="$UV"; return
   fi
   if [ ! -x .tools/uv/bin/uv ]; then
     say "Installing uv $UV_VERSION into .tools/uv"
@@ -60,6 +60,7 @@ ensure_uv() {
     .tools/uv/bin/python -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
   fi
   UV="$PWD/.tools/uv/bin/uv"
+  export MARVEL_UV="$UV"  # for tests and tools that run uv themselves (it is not on PATH)
 }
 
 setup() {

@@ -116,7 +116,12 @@ def run_ours(root: Path) -> dict:
     )
     windows = nodes.select_windows(frame, pd.DataFrame(), params)
     window_sketch = nodes.sketch_windows(frame, windows, params)
-    baseline_sketch = nodes.sketch_baseline(read_delta_spark(str(root / "reference")), params, {})
+    reference = read_delta_spark(str(root / "reference"))
+    if "model_version" not in reference.columns:
+        from pyspark.sql import functions as F
+
+        reference = reference.withColumn("model_version", F.lit("1"))
+    baseline_sketch = nodes.sketch_baseline(reference, None, params)
     performance = nodes.compute_performance(frame, windows, params)
     profile = nodes.compute_profile(window_sketch, windows, params)
     drift = nodes.compute_drift(window_sketch, baseline_sketch, windows, params)

@@ -3,7 +3,14 @@
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-DEFAULT_ORDER = ("data_processing", "training", "evaluation", "deployment", "monitoring")
+DEFAULT_ORDER = (
+    "data_processing",
+    "training",
+    "evaluation",
+    "deployment",
+    "demo_traffic",  # local only: conf/databricks refuses its outputs
+    "monitoring",
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

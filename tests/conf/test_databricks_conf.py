@@ -1,5 +1,7 @@
 """conf/databricks: the same dataset names on Unity Catalog, one value per target."""
 
+import re
+
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
@@ -61,3 +63,106 @@ def test_databricks_catalog_builds_without_a_workspace():
         "raw_characters",
     ):
         assert "mlops_acc" in str(catalog.get(name)._describe())
+
+
+# --- every dataset of every registered pipeline, as a Databricks job resolves it ---------
+
+MLFLOW_DATASETS = (
+    "kedro_mlflow.io.metrics.MlflowMetricsHistoryDataset",
+    "kedro_mlflow.io.artifacts.MlflowArtifactDataset",
+)
+MODEL_DATASETS = (
+    "marvel_mlops.datasets.RegisteredModelDataset",
+    "marvel_mlops.monitoring.datasets.MonitoredModelDataset",
+)
+UC_NAME = re.compile(r"^mlops_acc\.marvel_characters\.[a-z_]+$")
+SYSTEM_TABLES = ("system.serving.served_entities",)
+
+
+@pytest.fixture(scope="module")
+def databricks_datasets() -> dict[str, dict]:
+    """Every dataset any registered pipeline reads or writes, resolved for a job run."""
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(PROJECT_ROOT)
+    conf = loader(catalog="mlops_acc", target="acc", job_run_id="42")["catalog"]
+    catalog = DataCatalog.from_config(conf)
+    names = {
+        name
+        for pipeline in pipelines.values()
+        for name in pipeline.datasets()
+        if not name.startswith("params:") and name != "parameters"
+    }
+    return {name: catalog.config_resolver.resolve_pattern(name) for name in sorted(names)}
+
+
+def _home(name: str, config: dict) -> str:
+    """Where a dataset lives under --env databricks, or a reason it is not allowed."""
+    kind = config["type"]
+    if kind.startswith("databricks."):
+        assert config["catalog"] == "mlops_acc", f"{name}: catalog {config['catalog']}"
+        return "unity catalog"
+    plain = {
+        "MemoryDataset": "memory",
+        "kedro.io.MemoryDataset": "memory",
+        "marvel_mlops.datasets.LocalOnlyDataset": "refused",
+        **dict.fromkeys(MLFLOW_DATASETS, "mlflow"),  # the workspace's tracking server
+    }
+    if kind in plain:
+        return plain[kind]
+    if kind in MODEL_DATASETS:
+        assert UC_NAME.match(config["model_name"]), f"{name}: model {config['model_name']}"
+        return "unity catalog model"
+    assert "generator" not in config, f"{name} generates data under --env databricks"
+    if "table" in config:
+        table = config["table"]
+        assert UC_NAME.match(table) or table in SYSTEM_TABLES, f"{name}: table {table}"
+        return "unity catalog"
+    filepath = config.get("filepath", "")
+    assert filepath.startswith("/Volumes/mlops_acc/marvel_characters/"), f"{name}: {filepath}"
+    return "volume"
+
+
+def test_every_dataset_of_every_pipeline_has_a_databricks_home(databricks_datasets):
+    homes = {name: _home(name, config) for name, config in databricks_datasets.items()}
+    assert homes["raw_characters"] == "volume"
+    assert homes["monitored_model"] == "unity catalog model"
+    assert homes["train_set@spark"] == "unity catalog"
+    # Demo traffic is the only thing refused, and only its outputs.
+    refused = {name for name, home in homes.items() if home == "refused"}
+    assert refused == {"inference_log@demo", "ground_truth@demo"}
+
+
+def test_demo_data_never_reaches_unity_catalog(databricks_datasets):
+    from kedro.framework.project import pipelines
+    from kedro.io.core import DatasetError
+
+    catalog = DataCatalog.from_config(loader(catalog="mlops_acc")["catalog"])
+    demo_outputs = pipelines["demo_traffic"].outputs()
+    assert demo_outputs == {"inference_log@demo", "ground_truth@demo"}
+    for name in demo_outputs:
+        with pytest.raises(DatasetError, match="local runs only"):
+            catalog.save(name, object())
+    monitoring = pipelines["monitoring"]
+    assert not monitoring.outputs() & {"inference_log@spark", "ground_truth@spark"}
+    assert "generate_demo_traffic" not in {n.name for n in monitoring.nodes}
+
+
+def test_a_missing_raw_file_on_the_volume_is_an_error_naming_the_path():
+    from kedro.io.core import DatasetError
+
+    catalog = DataCatalog.from_config(loader(catalog="mlops_prd")["catalog"])
+    expected = "/Volumes/mlops_prd/marvel_characters/raw/marvel_characters.csv"
+    with pytest.raises(DatasetError, match=re.escape(f"Raw file '{expected}' does not exist")):
+        catalog.load("raw_characters")
+
+
+@pytest.mark.parametrize("target", ["dev", "acc", "prd"])
+def test_workspace_global_names_differ_per_target(target):
+    conf = loader(catalog=f"mlops_{target}", target=target)
+    endpoint = conf["parameters"]["deployment"]["endpoint"]
+    assert endpoint["name"] == f"marvel-character-model-{target}"
+    assert endpoint["inference_table"][0] == f"mlops_{target}"
+    conf.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
+    assert conf["mlflow"]["tracking"]["experiment"]["name"] == f"/Shared/marvel-mlops-{target}"

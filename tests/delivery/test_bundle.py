@@ -8,7 +8,6 @@ the bundle uploads, task graphs and condition task values must be consistent, an
 
 from __future__ import annotations
 
-import ast
 import copy
 import re
 import tomllib
@@ -18,8 +17,9 @@ from typing import Any
 import pytest
 import yaml
 from databricks.bundles.jobs import Job
+from kedro.io.core import DatasetError
 
-from marvel_mlops.adapters import databricks_jobs
+from marvel_mlops.datasets.task_value import TaskValueDataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "acc", "prd")
@@ -227,7 +227,11 @@ def test_wheel_task_runs_a_registered_pipeline_of_the_packaged_project(
     assert f"dist/{archive}" in BUNDLE["sync"]["include"]
 
     params = dict(pair.split("=", 1) for pair in args["params"].split(","))
-    assert params["catalog"] == "${var.catalog}"
+    assert params == {
+        "catalog": "${var.catalog}",
+        "target": "${bundle.target}",  # endpoint and experiment names per target
+        "job_run_id": "{{job.run_id}}",  # where task values are saved for publishing
+    }
     catalog_conf = (PROJECT_ROOT / "conf/databricks/catalog.yml").read_text()
     assert "${runtime_params:catalog," in catalog_conf
 
@@ -303,12 +307,13 @@ def test_training_job_deploys_only_after_a_promoting_evaluation():
         "data_processing",
         "training",
         "evaluation",
+        "publish_promote",
         "promote",
         "deployment",
     ]
     tasks = {t["task_key"]: t for t in JOBS["marvel_training"]["tasks"]}
     assert tasks["promote"]["condition_task"] == {
-        "left": "{{tasks.evaluation.values.promote}}",
+        "left": "{{tasks.publish_promote.values.promote}}",
         "op": "EQUAL_TO",
         "right": "true",
     }
@@ -317,43 +322,64 @@ def test_training_job_deploys_only_after_a_promoting_evaluation():
 
 def test_monitoring_job_is_scheduled_and_its_trigger_starts_training():
     job = JOBS["marvel_monitoring"]
-    assert chain("marvel_monitoring") == ["monitoring", "retrain_needed", "retrain"]
+    assert chain("marvel_monitoring") == [
+        "endpoint_ingestion",
+        "monitoring",
+        "publish_retrain",
+        "retrain_needed",
+        "retrain",
+    ]
     assert job["schedule"]["quartz_cron_expression"] == "${var.monitoring_cron}"
     retrain = job["tasks"][-1]
     assert retrain["run_job_task"]["job_id"] == "${resources.jobs.marvel_training.id}"
     assert retrain["depends_on"] == [{"task_key": "retrain_needed", "outcome": "true"}]
 
 
-def published_task_values() -> dict[str, set[str]]:
-    """Task value keys the code publishes, per source module (AST scan of set_task_value)."""
-    found: dict[str, set[str]] = {}
-    for path in (PROJECT_ROOT / "src/marvel_mlops").rglob("*.py"):
-        for call in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(call, ast.Call)
-                and getattr(call.func, "attr", getattr(call.func, "id", None)) == "set_task_value"
-                and call.args
-                and isinstance(call.args[0], ast.Constant)
-            ):
-                found.setdefault(call.args[0].value, set()).add(str(path))
-    return found
+def databricks_conf(**runtime_params: str) -> Any:
+    from kedro.config import OmegaConfigLoader
+
+    from marvel_mlops.settings import CONFIG_LOADER_ARGS
+
+    return OmegaConfigLoader(
+        str(PROJECT_ROOT / "conf"),
+        env="databricks",
+        runtime_params=runtime_params,
+        **CONFIG_LOADER_ARGS,
+    )
 
 
-def test_every_condition_reads_a_task_value_the_pipeline_publishes():
-    published = published_task_values()
-    for job_key, job in JOBS.items():
+def test_every_condition_reads_a_task_value_its_upstream_pipeline_saves(registered_pipelines):
+    """Wheel task saves (TaskValueDataset) → notebook task publishes → condition reads.
+
+    The notebook task's ``path`` must be exactly where the upstream wheel task's pipeline
+    saves that key under conf/databricks, for the same catalog and job run.
+    """
+    from kedro.framework.project import pipelines
+
+    entries = databricks_conf(catalog="CATALOG", job_run_id="{{job.run_id}}")["catalog"]
+    saved = {
+        entry["key"]: (name, entry["filepath"])
+        for name, entry in entries.items()
+        if isinstance(entry, dict) and entry.get("type", "").endswith("TaskValueDataset")
+    }
+    checked = 0
+    for job in JOBS.values():
         tasks = {t["task_key"]: t for t in job["tasks"]}
         for task in tasks.values():
             if "condition_task" not in task:
                 continue
             source, key = TASK_VALUE.match(task["condition_task"]["left"]).groups()
-            pipeline = parse_args(tasks[source]["python_wheel_task"]["parameters"])["pipelines"]
-            assert key in published, f"{job_key}: nothing publishes task value {key!r}"
-            modules = published[key]
-            assert any(f"/pipelines/{pipeline}/" in m for m in modules), (
-                f"{job_key}: task value {key!r} is published by {modules}, "
-                f"not by the {pipeline} pipeline that task {source!r} runs"
-            )
+            notebook = tasks[source]["notebook_task"]
+            assert notebook["notebook_path"] == "./publish_task_value.py"
+            assert (PROJECT_ROOT / "resources/publish_task_value.py").exists()
+            assert notebook["base_parameters"]["key"] == key
+            dataset, path = saved[key]
+            assert notebook["base_parameters"]["path"].replace("${var.catalog}", "CATALOG") == path
+            [wheel_task] = [tasks[d["task_key"]] for d in tasks[source]["depends_on"]]
+            pipeline = parse_args(wheel_task["python_wheel_task"]["parameters"])["pipelines"]
+            assert dataset in pipelines[pipeline].outputs(), f"{pipeline} does not save {key}"
+            checked += 1
+    assert checked == 2
 
 
 # --- targets and variables ------------------------------------------------------------
@@ -372,7 +398,10 @@ def test_every_reference_resolves_for_every_target(target):
         for task in job["tasks"]:
             if "python_wheel_task" in task:
                 params = parse_args(task["python_wheel_task"]["parameters"])["params"]
-                assert params == f"catalog={variables['catalog']}"
+                assert params == (
+                    f"catalog={variables['catalog']},target=${{bundle.target}},"
+                    "job_run_id={{job.run_id}}"
+                )
     run_as = resolved["target"].get("run_as")
     if target == "prd":
         assert run_as and run_as["service_principal_name"], "prd runs as a service principal"
@@ -396,49 +425,78 @@ def test_runs_are_tagged_with_the_git_commit_and_branch(job_key):
     assert tags["git_branch"] == "${bundle.git.branch}"
 
 
-# --- the task value adapter -----------------------------------------------------------
+# --- serverless environment and CLI version ---------------------------------------------
 
 
-class RecordingDbutils:
-    """Stands in for the Databricks runtime's dbutils (no workspace here)."""
+def test_serverless_environment_has_what_the_code_uses():
+    """Caching (monitoring persists its frame) and job environment variables need
+    serverless environment version 5 or later; every job uses one chosen version."""
+    version = int(BUNDLE["variables"]["serverless_environment_version"]["default"])
+    code = (PROJECT_ROOT / "src/marvel_mlops/pipelines/monitoring/nodes.py").read_text()
+    assert ".persist(" in code and version >= 5
+    for job in JOBS.values():
+        assert job.get("environment_variables"), "jobs rely on environment variables"
+        for environment in job["environments"]:
+            assert environment["spec"]["environment_version"] == (
+                "${var.serverless_environment_version}"
+            )
 
-    def __init__(self) -> None:
+
+def test_cli_version_is_pinned_and_matches_the_workflows():
+    from importlib.metadata import version
+
+    pinned = BUNDLE["bundle"]["databricks_cli_version"]
+    assert pinned == version("databricks-bundles"), "validated with the same models"
+    for workflow in (".github/workflows/ci.yml", ".github/workflows/cd.yml"):
+        uses = re.findall(r"databricks/setup-cli@(\S+)", (PROJECT_ROOT / workflow).read_text())
+        assert uses and set(uses) == {f"v{pinned}"}, f"{workflow}: {uses}"
+
+
+# --- task values ----------------------------------------------------------------------
+
+
+class WorkspaceDbutils:
+    """Stands in for a notebook's dbutils (no workspace here): widgets and task values."""
+
+    def __init__(self, widgets: dict[str, str]) -> None:
         self.values: dict[str, Any] = {}
-        self.jobs = self
-        self.taskValues = self  # noqa: N815 - the dbutils attribute name
+        self.widgets = type("Widgets", (), {"get": staticmethod(widgets.__getitem__)})()
+        self.jobs = type("Jobs", (), {"taskValues": self})()
 
     def set(self, key: str, value: Any) -> None:
         self.values[key] = value
 
 
-def test_set_task_value_is_a_no_op_off_databricks(monkeypatch):
-    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-    assert databricks_jobs.set_task_value("promote", True) is False
+def run_publishing_notebook(key: str, path: Path) -> WorkspaceDbutils:
+    dbutils = WorkspaceDbutils({"key": key, "path": str(path)})
+    source = (PROJECT_ROOT / "resources/publish_task_value.py").read_text()
+    exec(compile(source, "publish_task_value.py", "exec"), {"dbutils": dbutils})  # noqa: S102
+    return dbutils
 
 
-def test_set_task_value_rejects_bad_keys_and_values(monkeypatch):
-    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-    with pytest.raises(ValueError, match="not JSON-serialisable"):
-        databricks_jobs.set_task_value("promote", object())
+def test_a_saved_task_value_is_published_by_the_notebook(tmp_path):
+    path = tmp_path / "task_values/123/promote.json"
+    TaskValueDataset(key="promote", filepath=str(path)).save(True)
+    assert run_publishing_notebook("promote", path).values == {"promote": True}
+
+
+def test_publishing_fails_loudly_when_nothing_was_saved(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        run_publishing_notebook("promote", tmp_path / "missing.json")
+    TaskValueDataset(key="retrain", filepath=str(tmp_path / "v.json")).save(False)
+    with pytest.raises(ValueError, match="holds task value 'retrain', expected 'promote'"):
+        run_publishing_notebook("promote", tmp_path / "v.json")
+
+
+def test_task_values_are_checked_before_they_are_saved(tmp_path):
+    dataset = TaskValueDataset(key="promote", filepath=str(tmp_path / "p.json"))
+    with pytest.raises(DatasetError, match="not JSON-serialisable"):
+        dataset.save(object())
+    with pytest.raises(DatasetError, match="'promote' is .* bytes"):
+        dataset.save("x" * 50_000)
     with pytest.raises(ValueError, match="key must be"):
-        databricks_jobs.set_task_value("", True)
-    with pytest.raises(ValueError, match="'big' is .* bytes"):
-        databricks_jobs.set_task_value("big", "x" * 50_000)
-
-
-def test_set_task_value_publishes_through_the_notebook_dbutils(monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "16.4")
-    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(RuntimeError, match="no dbutils .* 'promote'"):
-        databricks_jobs.set_task_value("promote", True)
-    shell = InteractiveShell.instance()
-    try:
-        dbutils = RecordingDbutils()
-        shell.user_ns["dbutils"] = dbutils
-        assert databricks_jobs.set_task_value("promote", True) is True
-        assert dbutils.values == {"promote": True}
-    finally:
-        InteractiveShell.clear_instance()
+        TaskValueDataset(key="", filepath=str(tmp_path / "p.json"))
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(DatasetError, match="Cannot publish task value 'promote'"):
+        TaskValueDataset(key="promote", filepath=str(blocked / "p.json")).save(True)

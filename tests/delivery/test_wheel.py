@@ -22,7 +22,7 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-from tests.conftest import PROJECT_ROOT, copy_project
+from tests.conftest import PROJECT_ROOT, copy_project, uv_executable
 
 PACKAGE = "marvel_mlops"
 ARCHIVE = f"conf-{PACKAGE}.tar.gz"
@@ -89,7 +89,7 @@ def job_python(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> 
     constraints = where / "constraints.txt"
     run(
         [
-            "uv",
+            uv_executable(),
             "export",
             "--frozen",
             "--no-dev",
@@ -104,11 +104,15 @@ def job_python(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     venv = where / "job-venv"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=where, env=env)
+    run(
+        [uv_executable(), "venv", "--quiet", "--python", sys.executable, str(venv)],
+        cwd=where,
+        env=env,
+    )
     python = venv / "bin/python"
     run(
         [
-            "uv",
+            uv_executable(),
             "pip",
             "install",
             "--quiet",
@@ -150,11 +154,16 @@ def test_conf_archive_has_every_environment_but_no_local_secrets(packaged: Packa
 
 
 def bundle_task_parameters(pipeline: str) -> list[str]:
-    """The training job's wheel task parameters for ``pipeline`` (databricks.yml)."""
-    job = yaml.safe_load((PROJECT_ROOT / "resources/training_job.yml").read_text())
+    """The bundle's wheel task parameters for ``pipeline`` (resources/*.yml)."""
+    tasks = [
+        task
+        for path in sorted((PROJECT_ROOT / "resources").glob("*_job.yml"))
+        for job in yaml.safe_load(path.read_text())["resources"]["jobs"].values()
+        for task in job["tasks"]
+    ]
     [task] = [
         t
-        for t in job["resources"]["jobs"]["marvel_training"]["tasks"]
+        for t in tasks
         if f"--pipelines={pipeline}" in t.get("python_wheel_task", {}).get("parameters", [])
     ]
     return task["python_wheel_task"]["parameters"]
@@ -171,15 +180,22 @@ def local_parameters(parameters: list[str], archive: Path, extra_params: str) ->
             assert value.endswith(f"/dist/{ARCHIVE}")
             value = str(archive)
         elif name == "--params":
-            value = value.replace("${var.catalog}", "mlops_dev") + "," + extra_params
+            value = value.replace("${var.catalog}", "mlops_dev")
+            value = value.replace("${bundle.target}", "dev").replace("{{job.run_id}}", "1")
+            value = value + ("," + extra_params if extra_params else "")
         assert "${" not in value, f"unresolved bundle reference in {item}"
         out.append(f"{name}={value}")
     return out
 
 
 @pytest.fixture(scope="module")
-def job_run(packaged: Packaged, job_python: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Runs data_processing, training, evaluation as wheel tasks in an empty directory."""
+def job_run(packaged: Packaged, job_python: Path, tmp_path_factory: pytest.TempPathFactory, spark):
+    """Runs every wheel task of the bundle, in job order, in an empty directory.
+
+    Spark goes through the test session's Spark Connect server (``SPARK_REMOTE``), as on
+    serverless compute. Evaluation runs with checks disabled so that deployment (which
+    the job runs only after a promotion) has a champion to deploy.
+    """
     workdir = tmp_path_factory.mktemp("job") / "cwd"
     workdir.mkdir()
     logging_config = workdir.parent / "logging.yml"
@@ -200,7 +216,9 @@ def job_run(packaged: Packaged, job_python: Path, tmp_path_factory: pytest.TempP
     extra = {
         "data_processing": "raw_rows=3000",
         "training": "training.search.budget=1,training.search.folds=2",
-        "evaluation": "evaluation.bootstrap.n_resamples=50",
+        "evaluation": "evaluation.bootstrap.n_resamples=50,evaluation.mode=disabled",
+        "deployment": "",
+        "monitoring": "",
     }
     outputs = {}
     for pipeline, extra_params in extra.items():
@@ -240,6 +258,17 @@ def test_pipelines_run_from_the_wheel_in_an_unrelated_directory(job_run):
     assert isinstance(decision["promote"], bool)
     assert str(decision["challenger_version"]) == str(version.version)
 
+    # deployment: the challenger became champion, the test set was batch-scored.
+    assert client.get_model_version_by_alias(model.name, "champion").version == version.version
+    predictions = DeltaTable(str(lakehouse / "predictions")).to_pandas()
+    assert set(predictions["page_id"]) == set(test["page_id"])
+    assert set(predictions["model_version"]) == {str(version.version)}
+    # monitoring: standalone, nothing served yet, the job still succeeds and says so.
+    trigger = yaml.safe_load(
+        (workdir / "data/08_reporting/monitoring/retraining_trigger.json").read_text()
+    )
+    assert trigger["retrain"] is False
+
 
 def test_job_logs_are_plain_console_lines(job_run):
     """conf/databricks/logging.yml: one plain line per record, no rich layout or colours."""
@@ -247,6 +276,8 @@ def test_job_logs_are_plain_console_lines(job_run):
     for pipeline, output in outputs.items():
         lines = output.splitlines()
         logged = [line for line in lines if PLAIN_LOG_LINE.match(line)]
+        if pipeline == "monitoring":
+            assert any("nothing to monitor" in line for line in logged), output[-3000:]
         assert any("Pipeline execution completed successfully" in line for line in logged), (
             f"{pipeline}: no plain completion line in\n{output[-3000:]}"
         )

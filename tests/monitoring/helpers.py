@@ -12,7 +12,7 @@ from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import build_pipeline, fit_pipeline
 from marvel_mlops.monitoring import traffic
-from marvel_mlops.pipelines.training.nodes import model_signature
+from marvel_mlops.pipelines.training.nodes import model_signature, snapshot_baseline
 
 MODEL_NAME = "marvel_character_model"
 FEATURES = {"min_category_count": 20, "top_teams": 8, "top_creators": 8}
@@ -46,4 +46,9 @@ def register_champion(root: Path, train_rows: int = 4000, seed: int = 5) -> dict
             tags,
         )
     registry.set_alias(MODEL_NAME, registry.CHAMPION, info["version"])
+    baseline = snapshot_baseline(MarvelCharacterModel(pipeline, 0.6), train, info)
+    delta.write_table(
+        str(root.parent / "lakehouse" / "training_baseline"),
+        pa.Table.from_pandas(baseline, preserve_index=False),
+    )
     return {"uri": uri, "version": info["version"], "train_set": table}

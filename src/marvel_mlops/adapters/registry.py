@@ -154,6 +154,16 @@ def log_and_register(
     }
 
 
+def delta_source(table: str, version: int) -> Any:
+    """MLflow's source for a Delta table version: a Unity Catalog table by its three-part
+    name (so the run links to the table), a local table by its path."""
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+
+    if "/" in table:
+        return DeltaDatasetSource(path=table, delta_table_version=int(version))
+    return DeltaDatasetSource(delta_table_name=table, delta_table_version=int(version))
+
+
 def log_training_context(
     train_set: pd.DataFrame,
     train_version: dict,
@@ -162,15 +172,13 @@ def log_training_context(
     tags: dict[str, str],
 ) -> None:
     """Tags the active run and logs the chosen hyperparameters and the input tables."""
-    from mlflow.data.delta_dataset_source import DeltaDatasetSource
-
     mlflow.set_tags(tags)
     mlflow.log_params({f"best.{k}": v for k, v in best_params.items()})
     for name, version, frame in (
         ("train_set", train_version, train_set),
         ("test_set", test_version, None),
     ):
-        source = DeltaDatasetSource(path=version["table"], delta_table_version=version["version"])
+        source = delta_source(version["table"], version["version"])
         data = frame if frame is not None else pd.DataFrame({"page_id": []})
         dataset = mlflow.data.from_pandas(
             data, source=source, name=name, digest=f"{name}@v{version['version']}"

@@ -3,16 +3,20 @@ file, registered models by alias and Delta table versions."""
 
 from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
+from marvel_mlops.datasets.local_only import LocalOnlyDataset
 from marvel_mlops.datasets.raw_characters import RawCharactersDataset
 from marvel_mlops.datasets.registered_model import RegisteredModelDataset
 from marvel_mlops.datasets.spark_table import SparkTableDataset
 from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
+from marvel_mlops.datasets.task_value import TaskValueDataset
 
 __all__ = [
     "DeltaTableVersionDataset",
+    "LocalOnlyDataset",
     "PandasDeltaTableDataset",
     "RawCharactersDataset",
     "RegisteredModelDataset",
     "SparkDeltaTableDataset",
     "SparkTableDataset",
+    "TaskValueDataset",
 ]

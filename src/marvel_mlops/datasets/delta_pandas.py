@@ -24,7 +24,7 @@ from marvel_mlops.datasets._delta_args import validated_save_args
 class PandasDeltaTableDataset(DeltaTableDataset):
     """A Delta table read and written as a pandas DataFrame (see module docstring).
 
-    A loaded frame carries its lineage in ``frame.attrs``: ``delta_table`` (the path)
+    With ``optional: true`` a missing table loads as ``None``. A loaded frame carries its lineage in ``frame.attrs``: ``delta_table`` (the path)
     and ``delta_version`` (the version read), so nodes can record what they trained on.
     """
 
@@ -36,8 +36,10 @@ class PandasDeltaTableDataset(DeltaTableDataset):
         save_args: dict[str, Any] | None = None,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
+        optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        self._optional = optional
         super().__init__(
             filepath=filepath, load_args=load_args, credentials=credentials, fs_args=fs_args
         )
@@ -58,7 +60,10 @@ class PandasDeltaTableDataset(DeltaTableDataset):
         self._delta_table = table
         return table
 
-    def load(self) -> pd.DataFrame:
+    def load(self) -> pd.DataFrame | None:
+        """The table as pandas; ``None`` when it does not exist and ``optional: true``."""
+        if self._optional and not self._exists():
+            return None
         table = self._open()
         frame = table.to_pandas(columns=self._load_args.get("columns"))
         frame.attrs["delta_table"] = self._filepath

@@ -13,7 +13,7 @@ from kedro.io import AbstractDataset
 from kedro.io.core import DatasetError
 
 from marvel_mlops.adapters import delta
-from marvel_mlops.adapters.spark import get_spark
+from marvel_mlops.adapters.spark import from_arrow, get_spark
 from marvel_mlops.datasets._delta_args import validated_save_args
 
 
@@ -33,7 +33,7 @@ def read_spark(table: Any, columns: list[str] | None = None) -> Any:
         frame = get_spark().read.option("mergeSchema", "true").parquet(*files)
         return frame.select(*columns) if columns else frame
     arrow = table.to_pyarrow_table(columns=columns)
-    return get_spark().createDataFrame(delta.normalise_for_delta(arrow))
+    return from_arrow(delta.normalise_for_delta(arrow))
 
 
 class SparkDeltaTableDataset(AbstractDataset):

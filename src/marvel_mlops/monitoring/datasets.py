@@ -36,16 +36,6 @@ def read_delta_spark(path: str, version: int | None = None) -> Any:
     return read_spark(table)
 
 
-def read_table_version(reference: str, version: int | None) -> Any:
-    """A table by path (local Delta) or Unity Catalog name, at a version, on Spark."""
-    if "/" in reference or Path(reference).exists():
-        return read_delta_spark(reference, version)
-    reader = get_spark().read
-    if version is not None:
-        reader = reader.option("versionAsOf", int(version))
-    return reader.table(reference)
-
-
 class TableExistsDataset(TableReferenceDataset):
     """Loads whether a table exists (the demo traffic generator runs only when it does not)."""
 
@@ -105,57 +95,6 @@ class MonitoredModelDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}
-
-
-class BaselineDataset(MonitoredModelDataset):
-    """The monitored model's training data, at the Delta version it was trained on.
-
-    The version's tags ``train_set_table`` and ``train_set_delta_version`` say which table
-    and version; with ``score: true`` the rows also get the model's ``probability`` and
-    ``label``, so prediction drift has a baseline too.
-    """
-
-    def __init__(self, *, score: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._score = score
-
-    def load(self) -> Any:
-        alias, version = _resolve_alias(self._model_name, self._alias, self._fallback)
-        tags = registry.version_tags(self._model_name, version)
-        missing = {"train_set_table", "train_set_delta_version"} - set(tags)
-        if missing:
-            raise DatasetError(
-                f"Model {self._model_name} version {version} lacks tag(s) {sorted(missing)}"
-            )
-        frame = read_table_version(tags["train_set_table"], int(tags["train_set_delta_version"]))
-        logger.info(
-            "Baseline: %s@v%s (training data of %s version %s, '%s')",
-            tags["train_set_table"], tags["train_set_delta_version"],
-            self._model_name, version, alias,
-        )  # fmt: skip
-        if not self._score:
-            return frame
-        return score_frame(frame, registry.load_version(self._model_name, version).python_model)
-
-
-def score_frame(frame: Any, python_model: Any) -> Any:
-    """Adds ``probability`` and ``label`` to a Spark DataFrame of raw attributes."""
-    from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
-
-    schema = StructType(
-        [
-            *frame.schema.fields,
-            StructField("probability", DoubleType()),
-            StructField("label", IntegerType()),
-        ]
-    )
-
-    def score(batches):
-        for batch in batches:
-            p = python_model.predict_proba(batch)
-            yield batch.assign(probability=p, label=(p >= python_model.threshold).astype("int32"))
-
-    return frame.mapInPandas(score, schema)
 
 
 class PrometheusTextfileDataset(AbstractDataset):

@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
     seed = args.seed if args.seed is not None else int(pd.Timestamp.now().timestamp()) % 1_000_000
     frame = traffic.characters(args.rows, seed, drift_spec(args))
     catalog = _catalog(args)
-    from marvel_mlops.adapters.spark import get_spark
+    from marvel_mlops.adapters.spark import from_arrow
 
     now = pd.Timestamp.now("UTC")
     if args.url:
@@ -133,11 +133,11 @@ def main(argv: list[str]) -> int:
         model = catalog.load("monitored_model")
         times = pd.Series([now] * len(frame))
         rows = traffic.scored_rows(frame, model.python_model, model.version, times)
-        catalog.save("inference_log", get_spark().createDataFrame(traffic.inference_arrow(rows)))
+        catalog.save("inference_log@demo", from_arrow(traffic.inference_arrow(rows)))
         print(f"Scored {len(rows)} records with {model.name} v{model.version} into inference_log")
     labelled = frame.sample(frac=args.label_share, random_state=seed)
     observed = pd.Series([now + pd.Timedelta(args.label_delay)] * len(labelled))
     truth = traffic.label_rows(labelled, observed)
-    catalog.save("ground_truth", get_spark().createDataFrame(traffic.ground_truth_arrow(truth)))
+    catalog.save("ground_truth@demo", from_arrow(traffic.ground_truth_arrow(truth)))
     print(f"Wrote {len(truth)} labels to ground_truth (observed at {observed.iloc[0]})")
     return 0

@@ -1,8 +1,8 @@
 """``marvel-mlops retrain-check``: is retraining needed? (exit status 3 = yes, 0 = no).
 
 Reads the ``retraining_trigger`` dataset written by the monitoring pipeline (the k-of-n
-rule over ``monitoring_alerts``) and prints why. On a Databricks runtime it also sets the
-job task value ``retrain`` (true/false) for a downstream condition task.
+rule over ``monitoring_alerts``) and prints why. Databricks jobs read the decision through the
+``retrain_task_value`` dataset instead (see ``resources/monitoring_job.yml``).
 """
 
 from __future__ import annotations
@@ -12,20 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from marvel_mlops.adapters.spark import on_databricks
-
 EXIT_NO_RETRAIN, EXIT_RETRAIN, EXIT_ERROR = 0, 3, 2
-TASK_VALUE_KEY = "retrain"
-
-
-def set_task_value(key: str, value: Any) -> bool:
-    """Sets a Databricks job task value; does nothing (False) outside a Databricks runtime."""
-    if not on_databricks():
-        return False
-    from databricks.sdk.runtime import dbutils  # only importable with a runtime
-
-    dbutils.jobs.taskValues.set(key=key, value=value)
-    return True
 
 
 def load_decision(project: str, env: str) -> dict[str, Any]:
@@ -58,5 +45,4 @@ def main(argv: list[str]) -> int:
         if args.json
         else decision.get("explanation", decision)
     )
-    set_task_value(TASK_VALUE_KEY, bool(decision.get("retrain")))
     return EXIT_RETRAIN if decision.get("retrain") else EXIT_NO_RETRAIN

@@ -98,7 +98,7 @@ def load_project_settings(project_path: Path, env: str | None = None) -> Serving
         config_patterns=CONFIG_LOADER_ARGS.get("config_patterns"),
     )
     deployment = loader["parameters"].get("deployment") or {}
-    log_entry = (loader["catalog"].get("inference_log") or {}).get("filepath")
+    log_entry = (loader["catalog"].get("inference_log@spark") or {}).get("filepath")
     log_path = None if log_entry is None else str(_absolute(project_path, log_entry))
     return settings_from_params(
         deployment.get("serving") or {}, deployment.get("model_name"), log_path

@@ -21,10 +21,10 @@ TABLES = (
 )
 
 
-def run(project: Path) -> None:
+def run(project: Path, pipelines=("demo_traffic", "monitoring")) -> None:
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env="local") as session:
-        session.run(pipeline_names=["monitoring"])
+        session.run(pipeline_names=list(pipelines))
 
 
 def read(project: Path, table: str) -> pd.DataFrame:
@@ -35,16 +35,22 @@ def read(project: Path, table: str) -> pd.DataFrame:
 def monitored_project(project_copy: Path, spark) -> Path:
     """The project with a registered champion (in its own SQLite store) and a small demo."""
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    register_champion(project_copy / "data" / "mlflow", train_rows=3000)
+    champion = register_champion(project_copy / "data" / "mlflow", train_rows=3000)
+    # The champion's train_set version is gone (rewritten, then VACUUMed): the baseline
+    # must not depend on time travel.
+    train_set = DeltaTable(champion["train_set"])
+    train_set.delete()
+    train_set.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     event = project_copy / "data/08_reporting/deployment/deployment_event.json"
     event.parent.mkdir(parents=True, exist_ok=True)
     event.write_text('{"deployment_id": "test", "action": "promote", "model_version": "1"}')
     # conf/local replaces the whole top-level key: start from the base parameters.
     params = yaml.safe_load((project_copy / "conf/base/parameters_monitoring.yml").read_text())
-    params["monitoring"]["demo_traffic"] |= {"rows_per_window": 500, "windows": 6}
-    params["monitoring"]["demo_traffic"]["drift_from_window"] = 3
     params["monitoring"]["trigger"] |= {"k": 2, "n": 3}
     (project_copy / "conf/local/parameters_monitoring.yml").write_text(yaml.safe_dump(params))
+    demo = yaml.safe_load((project_copy / "conf/base/parameters_demo_traffic.yml").read_text())
+    demo["demo_traffic"] |= {"rows_per_window": 500, "windows": 6, "drift_from_window": 3}
+    (project_copy / "conf/local/parameters_demo_traffic.yml").write_text(yaml.safe_dump(demo))
     yield project_copy
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
@@ -61,6 +67,8 @@ def test_demo_fills_every_table_and_a_second_run_adds_nothing(monitored_project:
     assert performance["labelled_count"].iloc[-1] == 0
     assert performance["roc_auc"].iloc[-1] != performance["roc_auc"].iloc[-1]  # NaN
     assert performance["roc_auc"].iloc[:5].notna().all()
+    baseline_drift = tables["monitoring_drift_metrics"].query("drift_type == 'BASELINE'")
+    assert {"gender", "probability"} <= set(baseline_drift["column_name"])
     alerts = tables["monitoring_alerts"]
     drifted = alerts[alerts["breached"] & (alerts["column_name"] == "gender")]
     assert drifted["window_start"].min() >= performance["window_start"].iloc[3]
@@ -90,3 +98,21 @@ def test_demo_fills_every_table_and_a_second_run_adds_nothing(monitored_project:
             again[keys].sort_values(keys[:8]).reset_index(drop=True),
         )
     assert versions  # tables were merged, not rewritten: contents above are identical
+
+
+@pytest.mark.slow
+def test_monitoring_alone_on_a_fresh_project_says_there_is_nothing_to_monitor(
+    project_copy: Path, spark, caplog
+):
+    """No model, no log, no labels, no deployment yet: the job succeeds and says so."""
+    caplog.set_level("INFO")
+    run(project_copy, pipelines=["monitoring"])
+    trigger = yaml.safe_load(
+        (project_copy / "data/08_reporting/monitoring/retraining_trigger.json").read_text()
+    )
+    assert trigger["retrain"] is False
+    assert "No inference_log table yet: nothing to monitor" in caplog.text
+    assert "No trained model yet: no drift baseline" in caplog.text
+    report = (project_copy / "data/08_reporting/monitoring/report.html").read_text()
+    assert "<html" in report.lower()
+    assert not (project_copy / "data/lakehouse/inference_log").exists()

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from marvel_mlops.adapters import databricks_jobs, registry
+from marvel_mlops.adapters import registry
 from marvel_mlops.data.schema import KEY_COLUMN, LABEL_COLUMN
 from marvel_mlops.model.metrics import (
     LOWER_IS_BETTER,
@@ -229,8 +229,12 @@ def record_decision(decision: dict[str, Any], params: dict[str, Any]) -> dict[st
         "evaluated_against_champion": str(decision["champion_version"]),
     }
     registry.tag_version(params["model_name"], decision["challenger_version"], tags)
-    databricks_jobs.set_task_value("promote", bool(decision["promote"]))  # job condition
     return tags
+
+
+def promote_task_value(decision: dict[str, Any]) -> bool:
+    """What the training job's ``promote`` condition reads (a task value on Databricks)."""
+    return bool(decision["promote"])
 
 
 def _curves(scored: pd.DataFrame) -> list[tuple[str, np.ndarray]]:

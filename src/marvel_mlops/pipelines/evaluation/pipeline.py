@@ -8,6 +8,7 @@ from marvel_mlops.pipelines.evaluation.nodes import (
     evaluation_mlflow_metrics,
     plot_calibration_confusion,
     plot_roc_pr,
+    promote_task_value,
     record_decision,
     score_candidates,
 )
@@ -52,6 +53,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["promotion_decision", "params:evaluation"],
                 "promotion_tags",
                 name="record_decision",
+            ),
+            node(
+                promote_task_value,
+                "promotion_decision",
+                "promote_task_value",
+                name="promote_task_value",
             ),
             node(
                 plot_roc_pr,

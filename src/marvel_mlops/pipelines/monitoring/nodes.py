@@ -11,11 +11,17 @@ from typing import Any
 
 import pandas as pd
 
-from marvel_mlops.adapters import databricks_jobs
-from marvel_mlops.adapters.spark import get_spark
-from marvel_mlops.data.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from marvel_mlops.adapters.spark import from_arrow, get_spark
+from marvel_mlops.data.schema import (
+    CATEGORICAL_FEATURES,
+    GROUND_TRUTH_COLUMNS,
+    INFERENCE_LOG_COLUMNS,
+    NUMERIC_FEATURES,
+    arrow_schema,
+)
+from marvel_mlops.deployments import latest_serving_version
 from marvel_mlops.monitoring import alerts as alert_rules
-from marvel_mlops.monitoring import prometheus, report, sketch, traffic
+from marvel_mlops.monitoring import prometheus, report, sketch
 from marvel_mlops.monitoring.performance import window_performance
 from marvel_mlops.monitoring.profile import (
     DRIFT_SCHEMA,
@@ -34,6 +40,11 @@ logger = logging.getLogger(__name__)
 PREDICTION_CATEGORICAL = ("label",)
 PREDICTION_NUMERIC = ("probability", "latency_ms")
 SLICE_KEY = "variant"
+BASELINE_COLUMNS = {
+    name: kind
+    for name, kind in INFERENCE_LOG_COLUMNS.items()
+    if name in (*CATEGORICAL_FEATURES, *NUMERIC_FEATURES, "probability", "label")
+}
 
 
 def _columns(baseline: bool = False) -> tuple[list[str], list[str]]:
@@ -45,51 +56,23 @@ def _columns(baseline: bool = False) -> tuple[list[str], list[str]]:
     ]
 
 
-def generate_demo_traffic(
-    inference_log_exists: bool, model: Any, params: dict[str, Any], deployment: dict[str, Any]
-) -> tuple[Any, Any]:
-    """Demo predictions (some windows drifted) and their labels, when there is no log yet.
-
-    Returns empty frames when the log exists or the demo is disabled, so real traffic is
-    never mixed with generated traffic. ``deployment`` (the deployment pipeline's event)
-    makes monitoring follow deployment in a combined run, so the champion is current.
-    """
-    demo = params["demo_traffic"]
-    predictions, labels = [], []
-    if demo["enabled"] and not inference_log_exists:
-        for batch in traffic.demo_batches(demo, params["granularity"], pd.Timestamp.now("UTC")):
-            frame = traffic.characters(int(demo["rows_per_window"]), batch["seed"], batch["drift"])
-            times = traffic.uniform_times(
-                batch["start"], batch["length"], len(frame), batch["seed"]
-            )
-            predictions.append(traffic.scored_rows(frame, model.python_model, model.version, times))
-            if batch["labelled"]:
-                labels.append(traffic.label_rows(frame, times + batch["label_delay"]))
-        logger.info(
-            "Generated %d demo windows through model version %s", len(predictions), model.version
-        )
-    spark = get_spark()
-    return (
-        spark.createDataFrame(
-            traffic.inference_arrow(_concat(predictions, traffic.INFERENCE_LOG_COLUMNS))
-        ),
-        spark.createDataFrame(
-            traffic.ground_truth_arrow(_concat(labels, traffic.GROUND_TRUTH_COLUMNS))
-        ),
-    )
-
-
-def _concat(frames: list[pd.DataFrame], contract: dict[str, str]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(contract))
-
-
-def prepare_inference(inference_log: Any, ground_truth: Any, params: dict[str, Any]) -> Any:
+def prepare_inference(
+    inference_log: Any | None, ground_truth: Any | None, params: dict[str, Any]
+) -> Any:
     """The inference log with its window, model id, variant and (late) true label.
 
-    Persisted: window selection, the sketch and the label metrics each scan it once.
+    A missing log or label table (a fresh catalog, an endpoint nobody called yet) is an
+    empty one: monitoring then reports that there is nothing to monitor and succeeds.
+    Persisted (serverless environment 5+): window selection, the sketch and the label
+    metrics each scan it once.
     """
     from pyspark import StorageLevel
 
+    if inference_log is None:
+        logger.warning("No inference_log table yet: nothing to monitor")
+        inference_log = from_arrow(arrow_schema(INFERENCE_LOG_COLUMNS).empty_table())
+    if ground_truth is None:
+        ground_truth = from_arrow(arrow_schema(GROUND_TRUTH_COLUMNS).empty_table())
     windowed = sketch.with_window(inference_log, params["granularity"])
     return sketch.with_labels(windowed, ground_truth).persist(StorageLevel.MEMORY_AND_DISK)
 
@@ -142,24 +125,38 @@ def sketch_windows(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) ->
     )
 
 
-def sketch_baseline(
-    baseline: Any, params: dict[str, Any], deployment: dict[str, Any]
-) -> pd.DataFrame:
-    """Value counts of the baseline (the monitored model's training data).
+def select_baseline(training_baseline: Any | None, deployments: pd.DataFrame | None) -> Any:
+    """The serving version's baseline rows: the version the newest deployment left serving,
+    else (no deployment yet) the newest trained version. ``None`` with nothing trained."""
+    from pyspark.sql import functions as F
 
-    ``deployment`` orders this node after the deployment pipeline in a combined run.
+    if training_baseline is None:
+        return None
+    version = latest_serving_version(deployments)
+    if version is None:
+        newest = training_baseline.agg(F.max(F.col("model_version").cast("long"))).first()[0]
+        version = None if newest is None else str(newest)
+    logger.info("Drift baseline: the training data of model version %s", version)
+    return training_baseline.filter(F.col("model_version") == F.lit(version))
+
+
+def sketch_baseline(
+    training_baseline: Any | None, deployments: pd.DataFrame | None, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Value counts of the baseline: the serving model's training data and predictions.
+
+    With no model trained yet the baseline is empty, and so is its sketch.
     """
+    baseline = select_baseline(training_baseline, deployments)
+    if baseline is None:
+        logger.warning("No trained model yet: no drift baseline")
+        baseline = from_arrow(arrow_schema(BASELINE_COLUMNS).empty_table())
     categorical, numeric = _columns(baseline=True)
-    for column in PREDICTION_NUMERIC[:1]:
-        if column in baseline.columns:
-            numeric.append(column)
-    if "label" in baseline.columns:
-        categorical.append("label")
     config = params["sketch"]
     return sketch.value_sketch(
         baseline,
-        categorical,
-        numeric,
+        [*categorical, "label"],
+        [*numeric, *PREDICTION_NUMERIC[:1]],
         config["significant_digits"],
         config["max_categories"],
         group=(),
@@ -289,8 +286,12 @@ def decide_retraining(alerts: pd.DataFrame, params: dict[str, Any]) -> dict[str,
     decision = alert_rules.retraining_decision(alerts, config["k"], config["n"], config["variant"])
     decision["explanation"] = alert_rules.describe(decision)
     logger.info(decision["explanation"])
-    databricks_jobs.set_task_value("retrain", bool(decision["retrain"]))  # job condition
     return decision
+
+
+def retrain_task_value(decision: dict[str, Any]) -> bool:
+    """What the monitoring job's ``retrain`` condition reads (a task value on Databricks)."""
+    return bool(decision["retrain"])
 
 
 def build_report(

@@ -1,4 +1,8 @@
-"""The monitoring pipeline (PySpark): inference log + labels + baseline -> monitoring tables."""
+"""The monitoring pipeline (PySpark): inference log + labels + baseline -> monitoring tables.
+
+It reads only what was logged (the model server locally, the endpoint's inference table on
+Databricks via ``endpoint_ingestion``) and runs standalone: with nothing logged yet it says
+so and succeeds."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 
@@ -11,14 +15,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
-                nodes.generate_demo_traffic,
-                ["inference_log_exists", "monitored_model", p, "deployment_event"],
-                ["inference_log", "ground_truth"],
-                name="generate_demo_traffic",
-            ),
-            node(
                 nodes.prepare_inference,
-                ["inference_log", "ground_truth", p],
+                ["inference_log@spark", "ground_truth@spark", p],
                 "monitoring_frame",
                 name="prepare_inference",
             ),
@@ -36,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.sketch_baseline,
-                ["monitoring_baseline", p, "deployment_event"],
+                ["training_baseline@spark", "deployments", p],
                 "baseline_sketch",
                 name="sketch_baseline",
             ),
@@ -69,6 +67,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["monitoring_alerts", p],
                 "retraining_trigger",
                 name="decide_retraining",
+            ),
+            node(
+                nodes.retrain_task_value,
+                "retraining_trigger",
+                "retrain_task_value",
+                name="retrain_task_value",
             ),
             node(
                 nodes.build_report,

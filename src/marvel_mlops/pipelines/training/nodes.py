@@ -21,7 +21,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 from marvel_mlops.adapters import registry
-from marvel_mlops.data.schema import LABEL_COLUMN, NUMERIC_FEATURES
+from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, NUMERIC_FEATURES
 from marvel_mlops.lineage import lineage_tags
 from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
@@ -157,3 +157,20 @@ def register_challenger(
         "%s version %s is the new challenger", params["model_name"], registration["version"]
     )
     return {**registration, "alias": registry.CHALLENGER, "tags": tags}
+
+
+def snapshot_baseline(
+    model: MarvelCharacterModel, train_set: pd.DataFrame, registration: dict[str, Any]
+) -> pd.DataFrame:
+    """The model version's training rows with its own predictions: the drift baseline.
+
+    Kept as rows keyed by model version rather than as a time-travel read of train_set,
+    which VACUUM (7 days by default, automatic under predictive optimisation) removes.
+    """
+    rows = train_set[[KEY_COLUMN, *FEATURE_COLUMNS]].reset_index(drop=True)
+    probability = model.predict_proba(rows)
+    return rows.assign(
+        probability=probability,
+        label=(probability >= model.threshold).astype("int32"),
+        model_version=str(registration["version"]),
+    )

@@ -7,6 +7,7 @@ from marvel_mlops.pipelines.training.nodes import (
     cross_validation_metrics,
     plot_feature_importance,
     register_challenger,
+    snapshot_baseline,
     train_final_model,
     tune_hyperparameters,
 )
@@ -63,6 +64,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 "model_registration",
                 name="register_challenger",
+            ),
+            node(
+                snapshot_baseline,
+                ["trained_model", "train_set@pandas", "model_registration"],
+                "training_baseline@pandas",
+                name="snapshot_baseline",
             ),
         ],
         tags="training",
