@@ -10,9 +10,20 @@ from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
 
 __all__ = [
     "DeltaTableVersionDataset",
+    "ManagedMergeTableDataset",
     "PandasDeltaTableDataset",
     "RawCharactersDataset",
     "RegisteredModelDataset",
     "SparkDeltaTableDataset",
     "SparkTableDataset",
 ]
+
+
+def __getattr__(name: str) -> type:
+    """Imports ``ManagedMergeTableDataset`` on first use: it needs pyspark, which only
+    Spark environments have (not the serving image)."""
+    if name == "ManagedMergeTableDataset":
+        from marvel_mlops.datasets.managed_merge import ManagedMergeTableDataset
+
+        return ManagedMergeTableDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
