@@ -13,7 +13,9 @@ import uuid
 import pandas as pd
 import pyarrow as pa
 import pytest
+import yaml
 from deltalake import DeltaTable, write_deltalake
+from kedro.io import DataCatalog
 from kedro.io.core import DatasetError
 
 from marvel_mlops.datasets import ManagedMergeTableDataset
@@ -80,11 +82,47 @@ def test_columns_new_in_the_data_update_every_matched_row_and_keys_only_never_up
         ({"mode": "merge", "keys": ["page_id"], "delete_missing": "no"}, "delete_missing"),
         ({"mode": "merge", "keys": [1]}, "save_args.keys"),
         ({"mode": "merge", "keys": ["page_id"], "primary_key": "x"}, "primary_key"),
+        ({"mode": "overwrite", "predicate": "alive = 1"}, "save_args.predicate"),
     ],
 )
 def test_bad_save_args_are_refused_naming_the_field(save_args, field):
     with pytest.raises(DatasetError, match=field):
         ManagedMergeTableDataset(table="t", catalog="c", database="s", save_args=save_args)
+
+
+CATALOG_ENTRIES = """
+"{table}_set@spark":
+  type: marvel_mlops.datasets.ManagedMergeTableDataset
+  catalog: dev
+  database: marvel
+  table: "{table}_set"
+  dataframe_type: spark
+  save_args: {mode: merge, keys: [page_id]}
+deployments:
+  type: marvel_mlops.datasets.ManagedMergeTableDataset
+  catalog: dev
+  database: marvel
+  table: deployments
+  dataframe_type: pandas
+  save_args:
+    mode: merge
+    keys: [deployment_id]
+    delete_missing: false
+    timestamp_columns: [deployed_at_utc]
+"""
+
+
+def test_catalog_entries_with_the_local_save_args_build():
+    catalog = DataCatalog.from_config(yaml.safe_load(CATALOG_ENTRIES))
+    train = catalog.get("train_set@spark")._describe()
+    assert (train["table"], train["write_mode"], train["save_args"]["keys"]) == (
+        "train_set",
+        "merge",
+        ("page_id",),
+    )
+    deployments = catalog.get("deployments")._describe()["save_args"]
+    assert deployments["delete_missing"] is False
+    assert deployments["timestamp_columns"] == ("deployed_at_utc",)
 
 
 # --- the real save path on a real local Spark session -------------------------------

@@ -166,7 +166,7 @@ def source_view(data: Any, table: str) -> Iterator[str]:
     try:
         yield name
     finally:
-        get_spark().catalog.dropTempView(name)
+        data.sparkSession.catalog.dropTempView(name)
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,8 @@ def _column_list(value: Any, field_name: str, name: str) -> tuple[str, ...]:
 def _merge_save_args(save_args: dict[str, Any] | None, name: str) -> dict[str, Any]:
     """The local datasets' save_args, validated, with list fields normalised."""
     args = validated_save_args(save_args, name)
+    if args.get("predicate") is not None:
+        raise DatasetError(f"{name}: save_args.predicate is not supported on Unity Catalog yet")
     args["keys"] = _column_list(args.get("keys", ()), "keys", name)
     args["timestamp_columns"] = _column_list(
         args.get("timestamp_columns", DEFAULT_TIMESTAMP_COLUMNS), "timestamp_columns", name
@@ -218,8 +220,9 @@ class ManagedMergeTableDataset(ManagedTableDataset):
 
     ``save_args``: ``mode`` (``overwrite`` default, ``append`` or ``merge``), ``keys``
     (merge), ``delete_missing`` (merge, default true), ``timestamp_columns`` (merge,
-    default ``[update_timestamp_utc]``), ``predicate`` (overwrite only the rows it
-    selects, Delta ``replaceWhere``) and ``partition_by`` (when the table is created).
+    default ``[update_timestamp_utc]``) and ``partition_by`` (when the table is created);
+    ``predicate`` (partial overwrite) is refused. The statement runs in the data's own
+    Spark session, where its temporary view lives.
     Loading is ``ManagedTableDataset``'s (Spark or pandas by ``dataframe_type``).
     """
 
@@ -259,9 +262,12 @@ class ManagedMergeTableDataset(ManagedTableDataset):
     def _full_name(self) -> str:
         return self._table.full_table_location() or ""
 
-    def _exists(self) -> bool:
+    def _table_exists(self, spark: Any) -> bool:
         """True when the table exists (no ``USE CATALOG`` side effect, unlike the base)."""
-        return bool(get_spark().catalog.tableExists(self._full_name()))
+        return bool(spark.catalog.tableExists(self._full_name()))
+
+    def _exists(self) -> bool:
+        return self._table_exists(get_spark())
 
     def _check_keys(self, columns: Sequence[str]) -> None:
         missing = [k for k in self._save_args["keys"] if k not in columns]
@@ -273,36 +279,28 @@ class ManagedMergeTableDataset(ManagedTableDataset):
 
     def _create(self, data: Any) -> None:
         """Creates the table from ``data``; fails if it appeared meanwhile (no duplicates)."""
-        writer = data.write.format("delta").mode("errorifexists")
+        # "error" (= errorifexists): the Spark Connect client accepts only this spelling.
+        writer = data.write.format("delta").mode("error")
         if self._table.partition_columns:
             writer = writer.partitionBy(*self._table.partition_columns)
         writer.saveAsTable(self._full_name())
 
     def _save_merge(self, data: Any) -> None:
         """Merges ``data`` into the table with one ``MERGE`` statement (see module doc)."""
+        spark = data.sparkSession
         self._check_keys(data.columns)
-        if not self._exists():
+        if not self._table_exists(spark):
             self._create(data)
             return
         plan = plan_merge(
             data.columns,
-            get_spark().table(self._full_name()).columns,
+            spark.table(self._full_name()).columns,
             self._save_args["keys"],
             self._save_args["timestamp_columns"],
             self._save_args["delete_missing"],
         )
         with source_view(data, self._table.table) as view:
-            get_spark().sql(merge_statement(self._full_name(), view, plan))
-
-    def _save_overwrite(self, data: Any) -> None:
-        """Overwrites the table, or only the rows ``save_args.predicate`` selects."""
-        predicate = self._save_args.get("predicate")
-        if predicate is None or not self._exists():
-            super()._save_overwrite(data)
-            return
-        data.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
-            self._full_name()
-        )
+            spark.sql(merge_statement(self._full_name(), view, plan))
 
     def _describe(self) -> dict[str, Any]:
         description = super()._describe()
