@@ -13,6 +13,7 @@ from marvel_mlops.datasets.task_value import TaskValueDataset
 __all__ = [
     "DeltaTableVersionDataset",
     "LocalOnlyDataset",
+    "ManagedMergeTableDataset",
     "PandasDeltaTableDataset",
     "RawCharactersDataset",
     "RegisteredModelDataset",
@@ -20,3 +21,13 @@ __all__ = [
     "SparkTableDataset",
     "TaskValueDataset",
 ]
+
+
+def __getattr__(name: str) -> type:
+    """Imports ``ManagedMergeTableDataset`` on first use: it needs pyspark, which only
+    Spark environments have (not the serving image)."""
+    if name == "ManagedMergeTableDataset":
+        from marvel_mlops.datasets.managed_merge import ManagedMergeTableDataset
+
+        return ManagedMergeTableDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
