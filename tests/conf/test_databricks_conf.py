@@ -100,7 +100,7 @@ def databricks_datasets() -> dict[str, dict]:
 def _home(name: str, config: dict) -> str:
     """Where a dataset lives under --env databricks, or a reason it is not allowed."""
     kind = config["type"]
-    if kind.startswith("databricks."):
+    if kind.startswith("databricks.") or kind == "marvel_mlops.datasets.ManagedMergeTableDataset":
         assert config["catalog"] == "mlops_acc", f"{name}: catalog {config['catalog']}"
         return "unity catalog"
     plain = {
@@ -139,13 +139,14 @@ def test_demo_data_never_reaches_unity_catalog(databricks_datasets):
     from kedro.io.core import DatasetError
 
     catalog = DataCatalog.from_config(loader(catalog="mlops_acc")["catalog"])
-    demo_outputs = pipelines["demo_traffic"].outputs()
+    demo_outputs = {name for n in pipelines["demo_traffic"].nodes for name in n.outputs}
     assert demo_outputs == {"inference_log@demo", "ground_truth@demo"}
     for name in demo_outputs:
         with pytest.raises(DatasetError, match="local runs only"):
             catalog.save(name, object())
     monitoring = pipelines["monitoring"]
-    assert not monitoring.outputs() & {"inference_log@spark", "ground_truth@spark"}
+    written = {name for n in monitoring.nodes for name in n.outputs}
+    assert not written & {"inference_log@spark", "ground_truth@spark"}
     assert "generate_demo_traffic" not in {n.name for n in monitoring.nodes}
 
 
@@ -166,3 +167,27 @@ def test_workspace_global_names_differ_per_target(target):
     assert endpoint["inference_table"][0] == f"mlops_{target}"
     conf.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
     assert conf["mlflow"]["tracking"]["experiment"]["name"] == f"/Shared/marvel-mlops-{target}"
+
+
+def test_unity_catalog_writes_have_the_local_merge_semantics(databricks_datasets):
+    """Every table merged locally is merged the same way on Unity Catalog (departed rows
+    leave unless delete_missing is false; unchanged rows keep their timestamps), never
+    through kedro-datasets' ``write_mode: upsert``."""
+    from kedro.framework.project import pipelines
+
+    base = DataCatalog.from_config(
+        OmegaConfigLoader(
+            str(PROJECT_ROOT / "conf"), env="local", base_env="base", default_run_env="local"
+        )["catalog"]
+    ).config_resolver
+    written = {name for p in pipelines.values() for n in p.nodes for name in n.outputs}
+    compared = 0
+    for name in sorted(written):
+        local = base.resolve_pattern(name).get("save_args") or {}
+        remote = databricks_datasets.get(name, {})
+        assert remote.get("write_mode") != "upsert", name
+        if local.get("mode") == "merge" and not name.endswith("@demo"):
+            assert remote["type"] == "marvel_mlops.datasets.ManagedMergeTableDataset", name
+            assert remote["save_args"] == local, name
+            compared += 1
+    assert compared >= 8

@@ -74,7 +74,9 @@ def run_windows(spark, windows, rows=20000, baseline_rows=40000):
     base = traffic.characters(baseline_rows, 1)
     base = base.assign(probability=Scorer().predict_proba(base))
     base["label"] = (base["probability"] >= Scorer.threshold).astype("int32")
-    baseline_sketch = nodes.sketch_baseline(spark.createDataFrame(base), PARAMS, {})
+    baseline_sketch = nodes.sketch_baseline(
+        spark.createDataFrame(base.assign(model_version="1")), None, PARAMS
+    )
     window_sketch = nodes.sketch_windows(frame, selected, PARAMS)
     drift = nodes.compute_drift(window_sketch, baseline_sketch, selected, PARAMS)
     performance = nodes.compute_performance(frame, selected, PARAMS)

@@ -237,9 +237,11 @@ class ManagedMergeTableDataset(ManagedTableDataset):
         version: Version | None = None,
         schema: dict[str, Any] | None = None,
         owner_group: str | None = None,
+        optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         name = f"ManagedMergeTableDataset({catalog}.{database}.{table})"
+        self._optional = optional
         self._save_args = _merge_save_args(save_args, name)
         self._name = name
         super().__init__(
@@ -268,6 +270,13 @@ class ManagedMergeTableDataset(ManagedTableDataset):
 
     def _exists(self) -> bool:
         return self._table_exists(get_spark())
+
+    def load(self) -> Any:
+        """The table; ``None`` when it does not exist yet and ``optional: true`` (inputs
+        such as ``deployments`` before the first deployment)."""
+        if self._optional and not self._exists():
+            return None
+        return super().load()
 
     def _check_keys(self, columns: Sequence[str]) -> None:
         missing = [k for k in self._save_args["keys"] if k not in columns]
