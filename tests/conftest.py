@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.spark_connect import start_connect_server, stop
+
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("conf", "pyproject.toml", "src", "uv.lock")
-CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
 
 def uv_executable() -> str:
@@ -32,46 +29,6 @@ def uv_executable() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     pytest.fail("uv not found: run the tests through `bash project.sh test`, which installs it")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_connect_server(conf: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    """A local Spark Connect server (the jar ships in the pyspark wheel) on 127.0.0.1.
-
-    Databricks serverless compute is Spark Connect: running the Spark-facing tests through
-    it makes classic-only APIs (``sparkContext``, RDDs, JVM access) fail here first.
-    """
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
-    port = _free_port()
-    settings = {
-        **conf,
-        "spark.master": "local[2]",
-        "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.connect.grpc.binding.port": str(port),
-    }
-    command = [str(home / "bin/spark-submit"), "--class", CONNECT_SERVER_CLASS]
-    for key, value in settings.items():
-        command += ["--conf", f"{key}={value}"]
-    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}
-    env.pop("SPARK_REMOTE", None)
-    server = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"Spark Connect server exited: {log.read_text()[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return server, f"sc://127.0.0.1:{port}"
-        time.sleep(0.5)
-    server.kill()
-    pytest.fail(f"Spark Connect server did not open port {port}: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -87,18 +44,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory):
     conf = yaml.safe_load((PROJECT_ROOT / "conf/base/spark.yml").read_text())
     server_conf = {k: str(v) for k, v in conf.items() if k != "spark.master"}
     log = tmp_path_factory.mktemp("spark-connect") / "server.log"
-    server, url = _start_connect_server(server_conf, log)
+    server, url = start_connect_server(server_conf, log)
     os.environ["SPARK_REMOTE"] = url
     spark_adapter.configure(conf)
     session = spark_adapter.get_spark()
     yield session
     session.stop()
     os.environ.pop("SPARK_REMOTE", None)
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop(server)
 
 
 def copy_project(root: Path, names: tuple[str, ...] = PROJECT_FILES) -> Path:

@@ -1,0 +1,31 @@
+"""Which Spark session the project uses is configuration: Spark Connect in the tests."""
+
+import pytest
+
+from marvel_mlops.adapters import spark as spark_adapter
+
+
+def test_the_tests_run_on_spark_connect_where_classic_only_apis_fail(spark):
+    assert type(spark).__module__.startswith("pyspark.sql.connect")
+    assert spark_adapter.get_spark() is spark
+    with pytest.raises(Exception, match="JVM_ATTRIBUTE_NOT_SUPPORTED"):
+        spark.sparkContext  # noqa: B018 - the attribute access is what fails on serverless
+
+
+def test_a_remote_session_gets_only_session_settings(monkeypatch):
+    spark_adapter.configure(
+        {
+            "spark.master": "local[*]",
+            "spark.driver.memory": "4g",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.remote": "sc://127.0.0.1:1",
+        }
+    )
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    assert spark_adapter.remote_url() == "sc://127.0.0.1:1"
+    assert spark_adapter._session_conf(remote=True) == {"spark.sql.session.timeZone": "UTC"}
+    classic = spark_adapter._session_conf(remote=False)
+    assert classic["spark.master"] == "local[*]" and "spark.remote" not in classic
+    spark_adapter.configure({})
+    monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:2")
+    assert spark_adapter.remote_url() == "sc://127.0.0.1:2"
