@@ -24,7 +24,7 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # conf/<env> overrides single keys of a pipeline's parameters instead of replacing
     # the whole top-level block.
-    "merge_strategy": {"parameters": "soft"},
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
     "custom_resolvers": {"project_path": project_path},
     "config_patterns": {
         "spark": ["spark*", "spark*/**"],
