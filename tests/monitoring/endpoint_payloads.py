@@ -118,7 +118,7 @@ def mlflow_server_capture(version: str, records: list[dict]) -> Capture:
 class PayloadRow:
     """One inference-table row around a capture (or around broken bodies)."""
 
-    request_id: str
+    request_id: str | None
     capture: Capture | None
     entity: str
     duration_ms: int

@@ -167,6 +167,8 @@ def test_contract_types_variant_version_latency_and_time(ingested, endpoint: End
         "r-10": 3.0,
     }
     assert rows.served.all()
+    assert frame.where(F.isnan("height_m") | F.isnan("weight_kg")).count() == 0  # nulls stay null
+    assert rows.height_m.isna().any()
     sent = endpoint.payload.select(
         F.col("databricks_request_id").alias("request_id"), "request_time"
     )
@@ -262,3 +264,19 @@ def test_statuses_and_missing_bodies_are_named() -> None:
     assert parse_payload_row(float("nan"), None, None) == [{"reason": "missing_status"}]
     assert parse_payload_row(503.0, None, None) == [{"reason": "http_503"}]
     assert parse_payload_row(200, "{}", None, []) == [{"reason": "missing_body"}]
+
+
+def test_extra_protocol_keys_are_ignored(endpoint: Endpoint) -> None:
+    body = json.loads(endpoint.captures["dataframe_split"].request)
+    body.update({"client_request_id": "abc", "params": {}})
+    assert body["dataframe_split"]["columns"][0] == "page_id"
+    pages = [row[0] for row in body["dataframe_split"]["data"]]
+    assert [r["page_id"] for r in request_records(body)] == pages
+
+
+def test_a_row_without_request_id_is_a_reject(spark, endpoint: Endpoint) -> None:
+    row = PayloadRow(None, endpoint.captures["dataframe_records"], ENTITIES["champion"], 5)
+    payload = spark.createDataFrame(payload_table([row]))
+    rows, rejects = ingest_payload(payload, endpoint.entities)
+    assert rows.count() == 0
+    assert [r.reason for r in rejects.collect()] == ["missing_request_id"]

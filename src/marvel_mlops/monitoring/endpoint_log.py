@@ -251,9 +251,14 @@ def _parsed_batch(batch: pd.DataFrame) -> pd.DataFrame:
     """``mapInPandas`` body: payload rows → parsed rows (``_PARSED`` columns)."""
     out: list[dict] = []
     for row in batch.to_dict(orient="records"):
-        for parsed in parse_payload_row(
-            row["status_code"], row["request"], row["response"], row["logging_error_codes"]
-        ):
+        results = (
+            [{"reason": "missing_request_id"}]
+            if row["request_id"] is None
+            else parse_payload_row(
+                row["status_code"], row["request"], row["response"], row["logging_error_codes"]
+            )
+        )
+        for parsed in results:
             parsed.update({k: row[k] for k in _PASSTHROUGH})
             if parsed.get("reason"):
                 parsed["request"] = _clip(row["request"])
