@@ -218,6 +218,7 @@ def job_run(packaged: Packaged, job_python: Path, tmp_path_factory: pytest.TempP
         "training": "training.search.budget=1,training.search.folds=2",
         "evaluation": "evaluation.bootstrap.n_resamples=50,evaluation.mode=disabled",
         "deployment": "",
+        "endpoint_ingestion": "",  # no endpoint inference table here: nothing to ingest
         "monitoring": "",
     }
     outputs = {}
