@@ -94,6 +94,8 @@ def select_windows(
     merged = merged.sort_values("window_start")
     following_changed = merged.groupby(["model_id", "slice_value"])["changed"].shift(-1)
     merged["needed"] = merged["changed"] | (following_changed == True)  # noqa: E712
+    if merged.empty:
+        logger.warning("No logged predictions yet: nothing to monitor")
     logger.info(
         "%d of %d windows have new rows or labels", int(merged["changed"].sum()), len(merged)
     )
