@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
@@ -39,3 +41,47 @@ class LineageHooks:
             ",".join(n for n in names if n) or None,
             run_params.get("env"),
         )
+
+
+class ProgressHooks:
+    """One console line per step (``[i/N] node``), and a short summary when the run ends."""
+
+    def __init__(self) -> None:
+        self._done, self._total, self._started = 0, 0, 0.0
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Any) -> None:
+        """Counts the steps of this run."""
+        self._done, self._total, self._started = 0, len(pipeline.nodes), time.perf_counter()
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        """``[3/39] tune_hyperparameters``."""
+        self._done += 1
+        logger.info("[%d/%d] %s", self._done, self._total, node.name)
+
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        """Reads back what the run decided and says where to look."""
+        from marvel_mlops.run_summary import SUMMARY_DATASETS, summary_lines
+
+        written = {name for node in pipeline.nodes for name in node.outputs}
+        results = {n: _load(catalog, n) for n in SUMMARY_DATASETS if n in written}
+        report = _report_path(catalog) if "monitoring_report" in written else None
+        minutes = (time.perf_counter() - self._started) / 60
+        logger.info("Done: %d steps in %.1f min", self._done, minutes)
+        for line in summary_lines(results, report):
+            logger.info(line)
+
+
+def _load(catalog: Any, name: str) -> Any:
+    try:
+        return catalog.load(name)
+    except Exception:  # noqa: BLE001 - a summary line is never worth failing a finished run
+        logger.debug("No %s to summarise", name, exc_info=True)
+        return None
+
+
+def _report_path(catalog: Any) -> str | None:
+    config = catalog.config_resolver.resolve_pattern("monitoring_report")
+    return (config.get("dataset") or {}).get("filepath")

@@ -5,9 +5,9 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from marvel_mlops.hooks import LineageHooks, SparkHooks
+from marvel_mlops.hooks import LineageHooks, ProgressHooks, SparkHooks
 
-HOOKS = (SparkHooks(), LineageHooks())
+HOOKS = (SparkHooks(), LineageHooks(), ProgressHooks())
 
 
 def project_path(relative: str) -> str:
