@@ -74,8 +74,10 @@ def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
 
     from marvel_mlops.pipelines.deployment.cli import rollback_main
 
-    assert rollback_main([]) == 0
-    assert aliases()["champion"] == "1" and aliases()["previous-champion"] is None
+    assert rollback_main([]) == 0  # v3 loses every serving alias, challenger included
+    assert aliases() == {"challenger": None, "champion": "1", "previous-champion": None}
+    assert rollback_main([]) == 1  # nothing further back: said plainly, nothing changes
+    assert aliases()["champion"] == "1"
     run(project_copy, pipelines=["deployment"])  # the old decision must not re-promote v3
     assert aliases()["champion"] == "1"
 

@@ -16,6 +16,8 @@ import hashlib
 import json
 from typing import Any
 
+from marvel_mlops.errors import PlainError
+
 RUN_ID_COLUMN = "processing_run_id"
 RAW_DIGEST_COLUMN = "raw_file_sha256"
 RERUN_HINT = (
@@ -24,7 +26,7 @@ RERUN_HINT = (
 )
 
 
-class InconsistentDatasetError(RuntimeError):
+class InconsistentDatasetError(PlainError, RuntimeError):
     """The processed tables do not come from one completed data_processing run."""
 
 

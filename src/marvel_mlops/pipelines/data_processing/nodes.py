@@ -26,6 +26,7 @@ from marvel_mlops.data.schema import (
     RAW_COLUMNS,
     RAW_TO_CLEAN,
 )
+from marvel_mlops.errors import PlainError
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _display_all(columns: list[str]) -> str:
     return "[" + ", ".join(_display(c) for c in columns) + "]"
 
 
-class RawDataError(ValueError):
+class RawDataError(PlainError, ValueError):
     """The raw file cannot be processed at all (as opposed to single bad rows)."""
 
 
