@@ -22,8 +22,9 @@ INDEX_COLUMN = "_c0"
 
 MALFORMED_REASON = "_malformed_reason"
 RAW_RECORD = "_raw_record"
+RAW_DIGEST = "_raw_file_sha256"
 """Columns the raw dataset adds to the loaded frame: why a record is malformed (null when
-it is not) and, for malformed records, their raw text."""
+it is not), for malformed records their raw text, and the file's SHA-256 on every row."""
 
 MALFORMED_ROW, TOO_MANY_FIELDS, INVALID_ENCODING = (
     "malformed_row",

@@ -4,7 +4,7 @@ file, registered models by alias and Delta table versions."""
 from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
 from marvel_mlops.datasets.json_marker import JSONMarkerDataset
-from marvel_mlops.datasets.raw_characters import RawCharactersDataset, RawFileDigestDataset
+from marvel_mlops.datasets.raw_characters import RawCharactersDataset
 from marvel_mlops.datasets.registered_model import RegisteredModelDataset
 from marvel_mlops.datasets.spark_table import SparkTableDataset
 from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
@@ -14,7 +14,6 @@ __all__ = [
     "JSONMarkerDataset",
     "PandasDeltaTableDataset",
     "RawCharactersDataset",
-    "RawFileDigestDataset",
     "RegisteredModelDataset",
     "SparkDeltaTableDataset",
     "SparkTableDataset",

@@ -13,18 +13,24 @@ from kedro.io.core import DatasetError
 
 from marvel_mlops.adapters.spark import get_spark
 from marvel_mlops.data.generator import generate_raw, write_raw_csv
-from marvel_mlops.data.raw_csv import MALFORMED_REASON, RAW_RECORD, ParsedCsv, parse_raw_csv
+from marvel_mlops.data.raw_csv import (
+    MALFORMED_REASON,
+    RAW_DIGEST,
+    RAW_RECORD,
+    ParsedCsv,
+    parse_raw_csv,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LOAD_ARGS: dict[str, Any] = {"sep": ","}
 
 
-def _to_spark(parsed: ParsedCsv) -> Any:
-    """One string column per header column plus the two malformed-record columns."""
+def _to_spark(parsed: ParsedCsv, digest: str) -> Any:
+    """One string column per header column, the malformed-record columns, the digest."""
     import pyarrow as pa
 
-    names = [*parsed.header, MALFORMED_REASON, RAW_RECORD]
+    names = [*parsed.header, MALFORMED_REASON, RAW_RECORD, RAW_DIGEST]
     if not parsed.header:
         from pyspark.sql.types import StructType
 
@@ -37,6 +43,7 @@ def _to_spark(parsed: ParsedCsv) -> Any:
     for first, reason, raw in parsed.malformed:
         for i, value in enumerate([first, *[None] * (width - 1), reason, raw]):
             columns[i].append(value)
+    columns.append([digest] * len(columns[0]))
     arrays = [pa.array(c, type=pa.string()) for c in columns]
     return get_spark().createDataFrame(pa.Table.from_arrays(arrays, names=names))
 
@@ -47,7 +54,8 @@ class RawCharactersDataset(AbstractDataset):
     The file is parsed strictly in Python (``marvel_mlops.data.raw_csv``): malformed
     records (broken quoting, too many or too few fields, bytes that are not UTF-8) come
     back as rows with a ``_malformed_reason`` and their ``_raw_record`` text, so that
-    data_processing can reject them with a reason. The unnamed index column is ``_c0``.
+    data_processing can reject them with a reason. The unnamed index column is ``_c0``;
+    ``_raw_file_sha256`` holds the file's SHA-256 on every row.
 
     When the file is missing and ``generator`` is set, a seeded synthetic file of the
     real file's shape is written first; with ``generator: null`` a missing file is an
@@ -89,13 +97,14 @@ class RawCharactersDataset(AbstractDataset):
     def load(self) -> Any:
         self._ensure_file()
         with fsspec.open(self._filepath, "rb") as stream:
-            parsed = parse_raw_csv(stream.read(), sep=self._load_args.get("sep", ","))
+            data = stream.read()
+        parsed = parse_raw_csv(data, sep=self._load_args.get("sep", ","))
         if parsed.malformed:
             logger.warning(
                 "raw_characters: %d malformed record(s) (kept for rejected_characters)",
                 len(parsed.malformed),
             )
-        return _to_spark(parsed)
+        return _to_spark(parsed, hashlib.sha256(data).hexdigest())
 
     def save(self, data: Any) -> None:
         raise DatasetError("raw_characters is an input: it is never written by a pipeline")
@@ -109,18 +118,3 @@ class RawCharactersDataset(AbstractDataset):
             "generator": self._generator,
             "load_args": self._load_args,
         }
-
-
-class RawFileDigestDataset(RawCharactersDataset):
-    """The SHA-256 digest of the raw file (generated first when missing, as above).
-
-    data_processing stamps it, with its run id, on every row it writes.
-    """
-
-    def load(self) -> str:
-        self._ensure_file()
-        digest = hashlib.sha256()
-        with fsspec.open(self._filepath, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()

@@ -1,5 +1,6 @@
 """data_processing end to end through a KedroSession, in a temporary copy of the project."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -184,3 +185,26 @@ def test_training_and_evaluation_refuse_tables_of_an_interrupted_run(small_proje
     run_pipeline(small_project)
     _verify(small_project, "training")
     _verify(small_project, "evaluation")
+
+
+def _readme_local_catalog() -> str:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    snippet = re.search(r"```yaml\n# conf/local/catalog.yml\n(.*?)```", readme, re.S)
+    assert snippet, "README lost its conf/local/catalog.yml snippet for the real file"
+    return snippet.group(1)
+
+
+@pytest.mark.slow
+def test_the_readme_real_file_recipe_works_as_written(project_copy, spark):
+    snippet = _readme_local_catalog()
+    (project_copy / "conf/local/catalog.yml").write_text(snippet)
+    real = project_copy / yaml.safe_load(snippet)["raw_characters"]["filepath"]
+    with pytest.raises(Exception, match="does not exist"):
+        run_pipeline(project_copy)  # generator: null, so a missing file is an error
+    write_raw_csv(generate_raw(700, seed=12), real)
+    run_pipeline(project_copy)
+    summary = yaml.safe_load(
+        (project_copy / "data/08_reporting/data_processing_summary.json").read_text()
+    )
+    assert summary["rows_read"] == len(pd.read_csv(real, index_col=0))
+    assert not (project_copy / "data/01_raw/marvel_characters.csv").exists()

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN, processing_run
-from marvel_mlops.data.raw_csv import INDEX_COLUMN, MALFORMED_REASON, RAW_RECORD
+from marvel_mlops.data.raw_csv import INDEX_COLUMN, MALFORMED_REASON, RAW_DIGEST, RAW_RECORD
 from marvel_mlops.data.schema import (
     KEY_COLUMN,
     LABEL_COLUMN,
@@ -86,8 +86,8 @@ def _check_column_types(raw: DataFrame, max_invalid_share: float) -> None:
 def separate_malformed_rows(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Splits off the records the CSV parser marked malformed (reason and raw text kept).
 
-    Returns the well-formed rows (raw columns only) and the malformed ones as
-    ``source_row, reason, raw_record``.
+    Returns the well-formed rows (raw columns and the file digest) and the malformed ones
+    as ``source_row, reason, raw_record``.
     """
     if MALFORMED_REASON not in raw.columns:
         empty = raw.where(F.lit(False))
@@ -105,11 +105,14 @@ def separate_malformed_rows(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
     return well_formed, malformed
 
 
-def identify_processing_run(raw_digest: str, params: dict[str, Any]) -> dict[str, str]:
+def identify_processing_run(well_formed: DataFrame, params: dict[str, Any]) -> dict[str, str]:
     """The run's id and raw file digest, stamped on every row this run writes.
 
     The id depends on the raw file, the parameters and this module's code only.
     """
+    has_digest = RAW_DIGEST in well_formed.columns
+    first = well_formed.select(RAW_DIGEST).first() if has_digest else None
+    raw_digest = first[0] if first else "unknown"
     code_digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     run = processing_run(raw_digest, params, code_digest)
     logger.info("data_processing run %s (raw file sha256 %s)", run[RUN_ID_COLUMN], raw_digest)
@@ -130,7 +133,7 @@ def validate_raw_characters(raw: DataFrame, params: dict[str, Any]) -> DataFrame
             f"raw_characters is missing required column(s) {missing}; found "
             f"{_display_all(raw.columns)}"
         )
-    extra = [c for c in raw.columns if c not in RAW_COLUMNS and c != SPARK_INDEX_COLUMN]
+    extra = [c for c in raw.columns if c not in (*RAW_COLUMNS, SPARK_INDEX_COLUMN, RAW_DIGEST)]
     if extra:
         logger.warning("Ignoring unexpected raw column(s) %s", extra)
     source_row = (

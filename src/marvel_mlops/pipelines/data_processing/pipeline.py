@@ -24,7 +24,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 identify_processing_run,
-                ["raw_characters_digest", "params:data_processing"],
+                ["well_formed_characters", "params:data_processing"],
                 "processing_run",
                 name="identify_processing_run",
             ),
