@@ -5,6 +5,7 @@ lakehouse and the real SQLite registry: first run promotes, a rerun on the same 
 does not, a forced promotion keeps the rollback target, rollback restores it.
 """
 
+import json
 from pathlib import Path
 
 import mlflow
@@ -56,8 +57,12 @@ def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
         "train_set_delta_version",
         "test_set_delta_version",
         "decision_threshold",
+        "processing_run_id",
+        "raw_file_sha256",
     ):
         assert tags[key], key
+    summary_path = project_copy / "data/08_reporting/data_processing_summary.json"
+    assert tags["processing_run_id"] == json.loads(summary_path.read_text())["processing_run_id"]
     assert tags["promotion_decision"] == "promote"
     test_rows = len(table(project_copy, "test_set"))
     predictions = table(project_copy, "predictions")
