@@ -263,11 +263,18 @@ def split_train_test(
 
 
 def collect_rejections(
-    invalid: DataFrame, duplicates: DataFrame, malformed: DataFrame, run: dict[str, str]
+    invalid: DataFrame,
+    duplicates: DataFrame,
+    malformed: DataFrame,
+    run: dict[str, str],
+    *written: DataFrame,
 ) -> DataFrame:
     """One table of every row that was not kept, its raw values as strings and why.
 
     Malformed records keep their raw text in ``raw_record`` (null for the others).
+    ``written`` (``train_set``, ``test_set``) is taken only to order the commits: this
+    table is written after them, so a crash can leave it behind the run that training
+    checks, never ahead of it with ``train_set``/``test_set`` still from the last run.
     """
     columns = [SOURCE_ROW, *TABLE_COLUMNS]
     none = F.lit(None).cast("string")

@@ -1,7 +1,8 @@
 """The data_processing pipeline: raw file → train_set, test_set, rejected_characters.
 
-The summary is written last and names the run whose rows the three tables hold (the
-commit marker that training and evaluation check).
+Commit order: ``train_set`` and ``test_set``, then ``rejected_characters``, then the
+summary, which names the run whose rows the three tables hold (the commit marker that
+training and evaluation check against ``train_set`` and ``test_set``).
 """
 
 from kedro.pipeline import Pipeline, node, pipeline
@@ -65,6 +66,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "duplicate_characters",
                     "malformed_characters",
                     "processing_run",
+                    "train_set@spark",
+                    "test_set@spark",
                 ],
                 "rejected_characters",
                 name="collect_rejections",
