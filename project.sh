@@ -4,7 +4,7 @@
 #
 #   bash project.sh run [kedro run options]   set up, then run the __default__ pipeline
 #   bash project.sh test [pytest options]     set up, then run the tests
-#   bash project.sh setup | lint | viz | kedro ... | serve | rollback | replay | retrain-check
+#   bash project.sh setup | lint | viz | mlflow-ui | kedro ... | serve | rollback | replay | retrain-check
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -78,11 +78,12 @@ case "$cmd" in
   run) setup; kedro_ run "$@" ;;
   test) setup; ensure_chromium; "$UV" run --frozen --no-sync pytest "$@" ;;
   lint) setup; "$UV" run --frozen --no-sync ruff check . && "$UV" run --frozen --no-sync ruff format --check . ;;
-  viz) setup; kedro_ viz build "$@" ;;
+  viz) setup; kedro_ viz build "$@"; "$UV" run --frozen --no-sync marvel-mlops viz-serve --dir build ;;
+  mlflow-ui) setup; "$UV" run --frozen --no-sync marvel-mlops mlflow-ui "$@" ;;
   serve) setup; "$UV" run --frozen --no-sync marvel-mlops serve "$@" ;;
   rollback) setup; "$UV" run --frozen --no-sync marvel-mlops rollback "$@" ;;
   replay) setup; "$UV" run --frozen --no-sync marvel-mlops replay "$@" ;;
   retrain-check) setup; "$UV" run --frozen --no-sync marvel-mlops retrain-check "$@" ;;
   kedro) setup; kedro_ "$@" ;;
-  *) say "unknown command '$cmd' (run | test | setup | lint | viz | kedro | serve | rollback | replay | retrain-check)"; exit 2 ;;
+  *) say "unknown command '$cmd' (run | test | setup | lint | viz | mlflow-ui | kedro | serve | rollback | replay | retrain-check)"; exit 2 ;;
 esac

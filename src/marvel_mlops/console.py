@@ -1,6 +1,6 @@
 """The ``marvel-mlops`` console command.
 
-``marvel-mlops serve|rollback|replay|retrain-check ...`` run the project's operational
+``marvel-mlops serve|rollback|replay|retrain-check|mlflow-ui|viz-serve ...`` run the project's operational
 commands; anything else is a Kedro run of the packaged project, e.g.
 ``marvel-mlops --env databricks --pipelines training --conf-source conf.tar.gz`` (the
 Databricks wheel task's entry point).
@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "rollback": "marvel_mlops.pipelines.deployment.cli:rollback_main",
     "replay": "marvel_mlops.monitoring.replay:main",
     "retrain-check": "marvel_mlops.monitoring.trigger:main",
+    "mlflow-ui": "marvel_mlops.mlflow_ui:main",
+    "viz-serve": "marvel_mlops.viz:main",
 }
 
 

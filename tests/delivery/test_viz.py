@@ -12,10 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -102,18 +99,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, lis
 
 @pytest.fixture(scope="module")
 def site_url(built) -> Iterator[str]:
-    """The static site served from 127.0.0.1 on a free port."""
+    """The static site served as the README says (``marvel-mlops viz-serve``, which
+    ``bash project.sh viz`` runs after the build), on a free port of 127.0.0.1."""
+    command = [str(Path(sys.executable).parent / "marvel-mlops"), "viz-serve"]
+    server = subprocess.Popen(
+        [*command, "--dir", str(built[0]), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        first = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", first)
+        assert url, f"viz-serve said {first!r}"
+        yield url.group(0)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
-    class QuietHandler(SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-            pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=built[0]))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def test_readme_serves_the_static_site_instead_of_opening_it_from_disk():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "bash project.sh viz " in readme and "marvel-mlops viz-serve" in readme
+    script = (PROJECT_ROOT / "project.sh").read_text()
+    assert re.search(r"viz\) .*kedro_ viz build.*marvel-mlops viz-serve --dir build", script)
 
 
 def declared_layers() -> set[str]:

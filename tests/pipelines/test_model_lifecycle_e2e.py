@@ -5,6 +5,7 @@ lakehouse and the real SQLite registry: first run promotes, a rerun on the same 
 does not, a forced promotion keeps the rollback target, rollback restores it.
 """
 
+import json
 from pathlib import Path
 
 import mlflow
@@ -56,8 +57,12 @@ def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
         "train_set_delta_version",
         "test_set_delta_version",
         "decision_threshold",
+        "processing_run_id",
+        "raw_file_sha256",
     ):
         assert tags[key], key
+    summary_path = project_copy / "data/08_reporting/data_processing_summary.json"
+    assert tags["processing_run_id"] == json.loads(summary_path.read_text())["processing_run_id"]
     assert tags["promotion_decision"] == "promote"
     test_rows = len(table(project_copy, "test_set"))
     predictions = table(project_copy, "predictions")
@@ -74,8 +79,10 @@ def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
 
     from marvel_mlops.pipelines.deployment.cli import rollback_main
 
-    assert rollback_main([]) == 0
-    assert aliases()["champion"] == "1" and aliases()["previous-champion"] is None
+    assert rollback_main([]) == 0  # v3 loses every serving alias, challenger included
+    assert aliases() == {"challenger": None, "champion": "1", "previous-champion": None}
+    assert rollback_main([]) == 1  # nothing further back: said plainly, nothing changes
+    assert aliases()["champion"] == "1"
     run(project_copy, pipelines=["deployment"])  # the old decision must not re-promote v3
     assert aliases()["champion"] == "1"
 

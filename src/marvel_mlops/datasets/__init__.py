@@ -3,6 +3,7 @@ file, registered models by alias and Delta table versions."""
 
 from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
+from marvel_mlops.datasets.json_marker import JSONMarkerDataset
 from marvel_mlops.datasets.local_only import LocalOnlyDataset
 from marvel_mlops.datasets.raw_characters import RawCharactersDataset
 from marvel_mlops.datasets.registered_model import RegisteredModelDataset
@@ -12,6 +13,7 @@ from marvel_mlops.datasets.task_value import TaskValueDataset
 
 __all__ = [
     "DeltaTableVersionDataset",
+    "JSONMarkerDataset",
     "LocalOnlyDataset",
     "ManagedMergeTableDataset",
     "PandasDeltaTableDataset",

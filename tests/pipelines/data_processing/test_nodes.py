@@ -9,10 +9,12 @@ from marvel_mlops.pipelines.data_processing.nodes import (
     clean_characters,
     collect_rejections,
     deduplicate_characters,
+    separate_malformed_rows,
     split_train_test,
     validate_raw_characters,
 )
 
+RUN = {"processing_run_id": "run1", "raw_file_sha256": "abc"}
 PARAMS = {
     "test_ratio": 0.2,
     "split_salt": "s",
@@ -127,14 +129,16 @@ def test_split_is_deterministic_disjoint_and_near_the_ratio(spark):
             }
         )
     )
-    train, test = split_train_test(frame, PARAMS)
+    train, test = split_train_test(frame, PARAMS, RUN)
     train_ids = {r.page_id for r in train.collect()}
     test_ids = {r.page_id for r in test.collect()}
     assert not train_ids & test_ids and len(train_ids | test_ids) == 4000
     assert len(test_ids) / 4000 == pytest.approx(0.2, abs=0.02)
-    _, test_again = split_train_test(frame.orderBy("page_id", ascending=False), PARAMS)
+    _, test_again = split_train_test(frame.orderBy("page_id", ascending=False), PARAMS, RUN)
     assert {r.page_id for r in test_again.collect()} == test_ids
     assert "update_timestamp_utc" in train.columns and "source_row" not in train.columns
+    stamps = test.select("processing_run_id", "raw_file_sha256").distinct().collect()
+    assert [tuple(r) for r in stamps] == [("run1", "abc")]
 
 
 def test_rejections_have_stable_ids(spark):
@@ -142,6 +146,30 @@ def test_rejections_have_stable_ids(spark):
     frame = validate_raw_characters(to_spark(spark, rows), PARAMS)
     _, rejected = clean_characters(frame, PARAMS)
     empty = rejected.limit(0)
-    first = collect_rejections(rejected, empty).select("rejection_id").toPandas()
-    second = collect_rejections(rejected, empty).select("rejection_id").toPandas()
+    _, malformed = separate_malformed_rows(to_spark(spark, rows))
+    first = collect_rejections(rejected, empty, malformed, RUN).select("rejection_id").toPandas()
+    second = collect_rejections(rejected, empty, malformed, RUN).select("rejection_id").toPandas()
     assert first["rejection_id"].is_unique and first.equals(second)
+
+
+def test_a_duplicate_with_the_other_label_is_a_conflicting_duplicate(spark, caplog):
+    rows = [
+        raw_row("Dup_(x)", alive="Alive", Teams="Avengers"),
+        raw_row("Dup_(x)", alive="Alive"),
+        raw_row("Dup_(x)", alive="Dead"),
+        raw_row("Solo_(x)"),
+    ]
+    usable, _ = clean_characters(validate_raw_characters(to_spark(spark, rows), PARAMS), PARAMS)
+    with caplog.at_level("WARNING"):
+        unique, duplicates = deduplicate_characters(usable)
+    reasons = sorted(r.reason for r in duplicates.collect())
+    assert reasons == ["conflicting_duplicate", "duplicate_page_id"]
+    assert unique.where("page_id = 'Dup_(x)'").first().teams == "Avengers"
+    assert "1 duplicated PageID row(s) disagree" in caplog.text
+
+
+def test_the_unnamed_index_column_is_named_for_people(spark):
+    frame = to_spark(spark, [raw_row()]).drop("Alive")
+    with pytest.raises(RawDataError) as error:
+        validate_raw_characters(frame, PARAMS)
+    assert "the unnamed index column" in str(error.value) and "_c0" not in str(error.value)

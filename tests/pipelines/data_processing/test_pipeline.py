@@ -1,15 +1,18 @@
 """data_processing end to end through a KedroSession, in a temporary copy of the project."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from deltalake import DeltaTable
+from kedro.framework.hooks import hook_impl
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from marvel_mlops.data.generator import generate_raw, write_raw_csv
+from marvel_mlops.data.processing_run import InconsistentDatasetError
 
 TABLES = ("train_set", "test_set", "rejected_characters")
 
@@ -102,3 +105,106 @@ def test_bad_raw_file_is_refused_and_nothing_is_half_written(small_project, case
     with pytest.raises(Exception, match=message):
         run_pipeline(small_project)
     assert versions(small_project) == good_versions
+
+
+def _raw_with_malformed_records(path: Path) -> None:
+    """A generated file plus a row with 30 fields, bad bytes and a row cut mid-quote."""
+    write_raw_csv(generate_raw(600, seed=5, duplicate_share=0.0, malformed_share=0.0), path)
+    fields = ["900001", "Wide_(Earth-616)", "Wide", *["x"] * 27]
+    with path.open("ab") as raw:
+        raw.write((",".join(fields) + "\n").encode())
+        raw.write(b"900002,Bad_(Earth-616),B\xe9d,Earth-616,,,,Alive,,,,,,\n")
+        raw.write(b'900003,Cut_(Earth-616),Cut,Earth-616,,,,Alive,,"Avengers, X-Men, Defe')
+
+
+@pytest.mark.slow
+def test_malformed_records_are_rejected_with_a_reason_and_their_raw_text(small_project):
+    raw_path = small_project / "data/01_raw/marvel_characters.csv"
+    _raw_with_malformed_records(raw_path)
+    run_pipeline(small_project)
+    train, test, rejected = (read(small_project, t) for t in TABLES)
+    kept = set(train["page_id"]) | set(test["page_id"])
+    assert not kept & {"Wide_(Earth-616)", "Bad_(Earth-616)", "Cut_(Earth-616)"}
+    malformed = rejected[rejected["source_row"].isin(["900001", "900002", "900003"])]
+    by_row = dict(zip(malformed["source_row"], malformed["reason"], strict=True))
+    assert by_row == {
+        "900001": "too_many_fields",
+        "900002": "invalid_encoding",
+        "900003": "malformed_row",
+    }
+    raw_text = dict(zip(malformed["source_row"], malformed["raw_record"], strict=True))
+    assert raw_text["900003"].endswith('"Avengers, X-Men, Defe')
+    assert "B\\xe9d" in raw_text["900002"]
+    summary = yaml.safe_load(
+        (small_project / "data/08_reporting/data_processing_summary.json").read_text()
+    )
+    assert summary["rows_read"] == 603 == len(train) + len(test) + len(rejected)
+    assert summary["rejected_by_reason"]["too_many_fields"] == 1
+
+
+class _CrashAfterSaving:
+    """Stops the run right after one dataset is saved (as a kill between two commits)."""
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data, node) -> None:
+        if dataset_name == self.dataset:
+            raise RuntimeError(f"simulated crash after saving {dataset_name}")
+
+
+def _run_data_processing_crashing_after(project: Path, dataset: str) -> None:
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env="local") as session:
+        session._hook_manager.register(_CrashAfterSaving(dataset))
+        with pytest.raises(Exception, match="simulated crash"):
+            session.run(pipeline_names=["data_processing"])
+
+
+def _verify(project: Path, pipeline: str) -> None:
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env="local") as session:
+        session.run(pipeline_names=[pipeline], node_names=["verify_processed_dataset"])
+
+
+@pytest.mark.slow
+def test_training_and_evaluation_refuse_tables_of_an_interrupted_run(small_project):
+    run_pipeline(small_project)
+    _verify(small_project, "training")
+    raw_path = small_project / "data/01_raw/marvel_characters.csv"
+    write_raw_csv(generate_raw(900, seed=99), raw_path)
+    _run_data_processing_crashing_after(small_project, "train_set@spark")
+    train, test = read(small_project, "train_set"), read(small_project, "test_set")
+    assert train["processing_run_id"].nunique() == test["processing_run_id"].nunique() == 1
+    assert set(train["processing_run_id"]) != set(test["processing_run_id"])
+    for pipeline in ("training", "evaluation"):
+        with pytest.raises(InconsistentDatasetError, match="Rerun data_processing"):
+            _verify(small_project, pipeline)
+
+    run_pipeline(small_project)
+    _verify(small_project, "training")
+    _verify(small_project, "evaluation")
+
+
+def _readme_local_catalog() -> str:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    snippet = re.search(r"```yaml\n# conf/local/catalog.yml\n(.*?)```", readme, re.S)
+    assert snippet, "README lost its conf/local/catalog.yml snippet for the real file"
+    return snippet.group(1)
+
+
+@pytest.mark.slow
+def test_the_readme_real_file_recipe_works_as_written(project_copy, spark):
+    snippet = _readme_local_catalog()
+    (project_copy / "conf/local/catalog.yml").write_text(snippet)
+    real = project_copy / yaml.safe_load(snippet)["raw_characters"]["filepath"]
+    with pytest.raises(Exception, match="does not exist"):
+        run_pipeline(project_copy)  # generator: null, so a missing file is an error
+    write_raw_csv(generate_raw(700, seed=12), real)
+    run_pipeline(project_copy)
+    summary = yaml.safe_load(
+        (project_copy / "data/08_reporting/data_processing_summary.json").read_text()
+    )
+    assert summary["rows_read"] == len(pd.read_csv(real, index_col=0))
+    assert not (project_copy / "data/01_raw/marvel_characters.csv").exists()

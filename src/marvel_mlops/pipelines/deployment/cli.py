@@ -1,9 +1,15 @@
-"""``marvel-mlops rollback``: move ``champion`` back to ``previous-champion`` and record it."""
+"""``marvel-mlops rollback``: move ``champion`` back to ``previous-champion`` and record it.
+
+The rolled-back version loses every serving alias (``champion``, ``challenger``) and
+``previous-champion`` moves one champion further back. With nothing to roll back to, one
+line says so, the exit code is 1 and no MLflow run is started.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +34,12 @@ def rollback_main(argv: Sequence[str]) -> int:
         conf_source=args.conf_source,
         runtime_params={"deployment": {"action": "rollback"}},
     ) as session:
+        from marvel_mlops.pipelines.deployment.nodes import rollback_refusal
+
+        refusal = rollback_refusal(session.load_context().params["deployment"]["model_name"])
+        if refusal:
+            print(f"marvel-mlops rollback: {refusal}", file=sys.stderr)
+            return 1
         session.run(pipeline_names=["deployment"])
     import mlflow
 

@@ -15,10 +15,17 @@ import pandas as pd
 
 from marvel_mlops.adapters import registry
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
+from marvel_mlops.errors import PlainError
 from marvel_mlops.lineage import lineage_tags
 
 logger = logging.getLogger(__name__)
 ACTIONS = ("promote", "rollback")
+PREDECESSOR_TAG = "previous_champion_version"
+"""Set on a version when it becomes champion: the champion it replaced (the rollback chain)."""
+
+
+class NothingToRollBackError(PlainError, RuntimeError):
+    """There is no earlier champion to go back to."""
 
 
 def _event(
@@ -53,26 +60,62 @@ def _promote(decision: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
         previous = registry.version_for_alias(name, registry.PREVIOUS_CHAMPION)
         return _event("promote", params, candidate, previous, reasons)
     if champion is not None:
+        registry.tag_version(name, candidate, {PREDECESSOR_TAG: champion})
         registry.set_alias(name, registry.PREVIOUS_CHAMPION, champion)
     registry.set_alias(name, registry.CHAMPION, candidate)
     logger.info("%s: champion %s -> %s", name, champion, candidate)
     return _event("promote", params, candidate, champion, reasons)
 
 
+def _predecessor(name: str, version: str) -> str | None:
+    """The champion before ``version``, skipping versions that were rolled back."""
+    seen = {version}
+    previous = registry.version_tags(name, version).get(PREDECESSOR_TAG)
+    while previous and previous not in seen:
+        seen.add(previous)
+        tags = registry.version_tags(name, previous)
+        if tags.get("rolled_back") != "true":
+            return previous
+        previous = tags.get(PREDECESSOR_TAG)
+    return None
+
+
+def rollback_refusal(name: str) -> str | None:
+    """Why ``name`` cannot be rolled back, in one line, or ``None`` when it can."""
+    if registry.version_for_alias(name, registry.PREVIOUS_CHAMPION) is not None:
+        return None
+    current = registry.version_for_alias(name, registry.CHAMPION)
+    if current is None:
+        return f"Nothing to roll back: {name} has no champion yet."
+    return (
+        f"Nothing to roll back: {name} version {current} is the champion and there is no "
+        f"earlier champion to go back to (no '{registry.PREVIOUS_CHAMPION}' alias)."
+    )
+
+
 def _rollback(params: dict[str, Any]) -> dict[str, Any]:
+    """champion := previous-champion; the rolled-back version loses every serving alias.
+
+    ``previous-champion`` moves one step further back along the promotion chain (or is
+    removed when there is none), so a second rollback goes back again.
+    """
     name = params["model_name"]
+    refusal = rollback_refusal(name)
+    if refusal:
+        raise NothingToRollBackError(refusal)
     previous = registry.version_for_alias(name, registry.PREVIOUS_CHAMPION)
     current = registry.version_for_alias(name, registry.CHAMPION)
-    if previous is None:
-        raise ValueError(
-            f"Cannot roll back {name}: no version has the alias "
-            f"'{registry.PREVIOUS_CHAMPION}' (champion is {current})"
-        )
     registry.set_alias(name, registry.CHAMPION, previous)
-    registry.delete_alias(name, registry.PREVIOUS_CHAMPION)
-    if current is not None:
+    if current is not None and current != previous:
         registry.tag_version(name, current, {"rolled_back": "true"})
-    logger.info("%s: rolled back champion %s -> %s", name, current, previous)
+        if registry.version_for_alias(name, registry.CHALLENGER) == current:
+            registry.delete_alias(name, registry.CHALLENGER)
+    before = _predecessor(name, previous)
+    if before is None:
+        registry.delete_alias(name, registry.PREVIOUS_CHAMPION)
+    else:
+        registry.set_alias(name, registry.PREVIOUS_CHAMPION, before)
+    logger.info("%s: rolled back champion %s -> %s (previous: %s)", name, current, previous, before)
     return _event("rollback", params, previous, current, f"rollback from version {current}")
 
 

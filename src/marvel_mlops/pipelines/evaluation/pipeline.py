@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from marvel_mlops.data.processing_run import verify_processed_dataset
 from marvel_mlops.pipelines.evaluation.nodes import (
     decide_promotion,
     evaluate_models,
@@ -19,8 +20,14 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
+                verify_processed_dataset,
+                ["train_set@pandas", "test_set@pandas", "data_processing_summary"],
+                ["verified_train_set", "verified_test_set"],
+                name="verify_processed_dataset",
+            ),
+            node(
                 score_candidates,
-                ["test_set@pandas", "challenger_model", "champion_model", "model_registration"],
+                ["verified_test_set", "challenger_model", "champion_model", "model_registration"],
                 "scored_test_set",
                 name="score_candidates",
             ),
@@ -28,7 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 evaluate_models,
                 [
                     "scored_test_set",
-                    "train_set@pandas",
+                    "verified_train_set",
                     "challenger_model",
                     "champion_model",
                     "params:evaluation",

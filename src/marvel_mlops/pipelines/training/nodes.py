@@ -21,6 +21,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 from marvel_mlops.adapters import registry
+from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, NUMERIC_FEATURES
 from marvel_mlops.lineage import lineage_tags
 from marvel_mlops.model.features import INPUT_COLUMNS
@@ -147,6 +148,9 @@ def register_challenger(
         "test_set_delta_version": str(test_version["version"]),
         "decision_threshold": f"{model.threshold:.6f}",
     }
+    if RUN_ID_COLUMN in train_set.columns and len(train_set):
+        tags["processing_run_id"] = str(train_set[RUN_ID_COLUMN].iloc[0])
+        tags["raw_file_sha256"] = str(train_set[RAW_DIGEST_COLUMN].iloc[0])
     registry.log_training_context(train_set, train_version, test_version, best_params, tags)
     example = train_set[list(INPUT_COLUMNS)].head(5)
     registration = registry.log_and_register(

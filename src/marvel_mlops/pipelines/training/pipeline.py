@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from marvel_mlops.data.processing_run import verify_processed_dataset
 from marvel_mlops.pipelines.training.nodes import (
     choose_decision_threshold,
     cross_validation_metrics,
@@ -18,8 +19,14 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
+                verify_processed_dataset,
+                ["train_set@pandas", "test_set@pandas", "data_processing_summary"],
+                ["verified_train_set", "verified_test_set"],
+                name="verify_processed_dataset",
+            ),
+            node(
                 tune_hyperparameters,
-                ["train_set@pandas", "params:training"],
+                ["verified_train_set", "params:training"],
                 ["best_hyperparameters", "cv_results", "out_of_fold_predictions"],
                 name="tune_hyperparameters",
             ),
@@ -32,7 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 train_final_model,
                 [
-                    "train_set@pandas",
+                    "verified_train_set",
                     "best_hyperparameters",
                     "decision_threshold",
                     "params:training",
@@ -56,7 +63,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 register_challenger,
                 [
                     "trained_model",
-                    "train_set@pandas",
+                    "verified_train_set",
                     "train_set_version",
                     "test_set_version",
                     "best_hyperparameters",
