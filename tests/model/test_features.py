@@ -128,3 +128,14 @@ def test_record_path_equals_pandas_path(batch):
     both = ~np.isnan(from_records)
     np.testing.assert_array_equal(from_records[both], from_frame[both])
     assert all(math.isfinite(v) or math.isnan(v) for v in from_records.ravel())
+
+
+
+def test_per_value_cache_keeps_none_and_nan_apart():
+    """Found by hypothesis: an object column holding both None and NaN broke the pandas
+    path (a dict mapper becomes an index, which cannot hold both)."""
+    from marvel_mlops.model.features import _cached
+
+    series = pd.Series([float("nan"), None, "Human", None], dtype=object)
+    mapped = series.map(_cached(series, repr)).tolist()
+    assert mapped == ["nan", "None", "'Human'", "None"]

@@ -229,9 +229,21 @@ def _as_frame(X: Any) -> pd.DataFrame:
     return frame
 
 
-def _cached(series: pd.Series, function: Any) -> dict[Any, Any]:
-    """Maps each unique value once (NaN-safe), for Series.map."""
-    return {v: function(v) for v in pd.unique(series.astype(object))}
+def _cached(series: pd.Series, function: Any) -> Any:
+    """``function`` computed once per distinct value of ``series``, for Series.map.
+
+    A callable, not a dict: a dict becomes an index, which cannot hold both None and NaN
+    (hypothesis found a batch with both) and maps unmatched values to NaN.
+    """
+    cache: dict[Any, Any] = {}
+
+    def lookup(value: Any) -> Any:
+        key = ("nan",) if isinstance(value, float) and value != value else (type(value), value)
+        if key not in cache:
+            cache[key] = function(value)
+        return cache[key]
+
+    return lookup
 
 
 def _numbers(series: pd.Series) -> np.ndarray:

@@ -74,7 +74,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 snapshot_baseline,
-                ["trained_model", "train_set@pandas", "model_registration"],
+                ["trained_model", "verified_train_set", "model_registration"],
                 "training_baseline@pandas",
                 name="snapshot_baseline",
             ),
