@@ -238,7 +238,7 @@ def _cached(series: pd.Series, function: Any) -> Any:
     cache: dict[Any, Any] = {}
 
     def lookup(value: Any) -> Any:
-        key = ("nan",) if isinstance(value, float) and value != value else (type(value), value)
+        key = ("nan",) if isinstance(value, float) and math.isnan(value) else (type(value), value)
         if key not in cache:
             cache[key] = function(value)
         return cache[key]
