@@ -130,7 +130,6 @@ def test_record_path_equals_pandas_path(batch):
     assert all(math.isfinite(v) or math.isnan(v) for v in from_records.ravel())
 
 
-
 def test_per_value_cache_keeps_none_and_nan_apart():
     """Found by hypothesis: an object column holding both None and NaN broke the pandas
     path (a dict mapper becomes an index, which cannot hold both)."""
