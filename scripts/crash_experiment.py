@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 from deltalake import DeltaTable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +32,8 @@ MOMENTS = [  # (log marker, delay in seconds after it)
     ("Saving data to test_set@spark", 0.5),
     ("Saving data to rejected_characters", 1.0),
     ("Saving data to data_processing_summary", 0.0),
+    ("Running node: deduplicate_characters", 0.0),
+    ("Saving data to data_processing_summary", 1.0),
 ]
 TABLES = ("train_set", "test_set", "rejected_characters")
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "COLUMNS": "250"}
@@ -132,7 +133,7 @@ def main() -> None:
                 "ok": (before["consistent"] and training.returncode == 0)
                 or (not before["consistent"] and refused),
             }
-            print(pd.Series(outcome).to_string(), "\n", flush=True)
+            print(json.dumps(outcome), flush=True)
             results.append(outcome)
     print(json.dumps({"trials": len(results), "ok": sum(r["ok"] for r in results)}))
 
