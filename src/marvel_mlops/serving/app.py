@@ -56,22 +56,36 @@ JSON = "application/json"
 # Requests with more records than this are scored in a worker thread (LightGBM releases
 # the GIL) so that a big batch does not stall single-record requests on the event loop.
 THREADED_SCORING_RECORDS = 64
+# Bodies larger than this are validated in a worker thread, one at a time, so that a
+# flood of big bad bodies cannot keep the event loop (and /health) waiting.
+THREADED_VALIDATION_BYTES = 64 * 1024
 
 
 class ApiProblem(Exception):
     """An error answer: status, error code, message and the fields concerned."""
 
     def __init__(
-        self, status: int, code: str, message: str, problems: tuple[tuple[str, str], ...] = ()
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: tuple[tuple[str, str], ...] = (),
+        omitted: int = 0,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.problems = status, code, message, problems
+        self.omitted = omitted
 
 
-def error_body(code: str, message: str, problems: tuple[tuple[str, str], ...] = ()) -> bytes:
-    """An ``ErrorResponse`` as JSON bytes."""
+def error_body(
+    code: str, message: str, problems: tuple[tuple[str, str], ...] = (), omitted: int = 0
+) -> bytes:
+    """An ``ErrorResponse`` as JSON bytes (``more_errors`` only when some were left out)."""
     errors = [{"field": f, "problem": p} for f, p in problems]
-    return orjson.dumps({"error_code": code, "message": message, "errors": errors})
+    body = {"error_code": code, "message": message, "errors": errors}
+    if omitted > 0:
+        body["more_errors"] = omitted
+    return orjson.dumps(body)
 
 
 @dataclass
@@ -110,6 +124,7 @@ class ServingState:
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
         self.shadow_dropped = 0
+        self.big_bodies = asyncio.Semaphore(1)
 
     def _log_state(self):
         return None if self.log is None else (self.log.stats, self.log.queued)
@@ -338,8 +353,8 @@ def _add_error_handlers(app: FastAPI, state: ServingState) -> None:
     async def api_problem(request: Request, error: ApiProblem) -> Response:
         endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
         state.metrics.errors.labels(endpoint, error.code).inc()
-        return Response(error_body(error.code, error.message, error.problems), error.status,
-                        media_type=JSON)  # fmt: skip
+        body = error_body(error.code, error.message, error.problems, error.omitted)
+        return Response(body, error.status, media_type=JSON)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -364,20 +379,31 @@ def _json_body(request: Request) -> None:
                          (("content-type", "must be application/json (UTF-8)"),))  # fmt: skip
 
 
-def _validated(adapter, body: bytes, tagged: bool = False) -> Any:
+async def _validated(state: ServingState, adapter, body: bytes, tagged: bool = False) -> Any:
+    """Validates on the event loop when small, else in a worker thread, one body at a time."""
+    if len(body) < THREADED_VALIDATION_BYTES:
+        return _validate(adapter, body, tagged)
+    async with state.big_bodies:
+        return await asyncio.to_thread(_validate, adapter, body, tagged)
+
+
+def _validate(adapter, body: bytes, tagged: bool) -> Any:
     try:
         return adapter.validate_json(body, strict=True)
     except PydanticValidationError as error:
         problems = field_problems(error, tagged=tagged)
-        if any(e["type"] == "json_invalid" for e in error.errors(include_url=False)):
-            raise ApiProblem(400, "INVALID_JSON", "the body is not valid JSON", problems) from None
-        raise ApiProblem(422, "INVALID_INPUT", _summary(problems), problems) from None
+        omitted = error.error_count() - len(problems)
+        if any(p.startswith("invalid JSON") for _, p in problems):
+            raise ApiProblem(400, "INVALID_JSON", "the body is not valid JSON", problems,
+                             omitted) from None  # fmt: skip
+        raise ApiProblem(422, "INVALID_INPUT", _summary(problems, omitted), problems,
+                         omitted) from None  # fmt: skip
 
 
-def _summary(problems: tuple[tuple[str, str], ...]) -> str:
+def _summary(problems: tuple[tuple[str, str], ...], omitted: int = 0) -> str:
     first = "; ".join(f"{f}: {p}" for f, p in problems[:3])
-    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-    return first + more
+    rest = len(problems) - 3 + omitted if len(problems) > 3 else omitted
+    return first + (f" (and {rest} more)" if rest > 0 else "")
 
 
 async def _score(state: ServingState, records: list[dict], request_id: str, started: float):
@@ -404,12 +430,13 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         """MLflow's scoring protocol: ``dataframe_split``, ``dataframe_records`` or ``inputs``."""
         started = time.perf_counter()
         _json_body(request)
-        payload = _validated(state.schemas.invocations, await request.body(), tagged=True)
+        body = await request.body()
+        payload = await _validated(state, state.schemas.invocations, body, tagged=True)
         try:
             records, _ = invocation_records(payload, state.schemas)
         except FieldProblem as problem:
-            raise ApiProblem(422, "INVALID_INPUT", _summary(problem.problems),
-                             problem.problems) from None  # fmt: skip
+            raise ApiProblem(422, "INVALID_INPUT", _summary(problem.problems, problem.omitted),
+                             problem.problems, problem.omitted) from None  # fmt: skip
         request_id = uuid.uuid4().hex
         scored = await _score(state, records, request_id, started)
         body = {"predictions": [{"probability": s.probability, "label": s.label,
@@ -422,7 +449,7 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         """Typed records → probability, label, model version and variant per record."""
         started = time.perf_counter()
         _json_body(request)
-        records = _validated(state.schemas.predict, await request.body()).records
+        records = (await _validated(state, state.schemas.predict, await request.body())).records
         request_id = uuid.uuid4().hex
         scored = await _score(state, records, request_id, started)
         predictions = [
