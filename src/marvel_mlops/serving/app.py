@@ -28,6 +28,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from marvel_mlops.serving import routing
 from marvel_mlops.serving.inference_log import InferenceLogWriter, delta_appender, log_row
@@ -53,6 +54,8 @@ ENDPOINTS = ("/invocations", "/v1/predict", "/health", "/ready", "/version", "/m
 OPEN_ENDPOINTS = ("/health", "/ready")
 """Answer without a token (container and load-balancer probes)."""
 JSON = "application/json"
+CLIENT_CLOSED = 499
+"""Status counted (never sent) when a client hangs up before its body was read (nginx's)."""
 # Requests with more records than this are scored in a worker thread (LightGBM releases
 # the GIL) so that a big batch does not stall single-record requests on the event loop.
 THREADED_SCORING_RECORDS = 64
@@ -119,19 +122,23 @@ class ServingState:
                 log.flush_interval_s,
                 log.queue_max_records,
             )
-        self.metrics = ServingMetrics(lambda: self.watcher.snapshot, self._log_state)
+        self.metrics = ServingMetrics(lambda: self.watcher.snapshot, self._log_state,
+                                      self._watch_state)  # fmt: skip
         self._shadow = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
         self.shadow_dropped = 0
         self.big_bodies = asyncio.Semaphore(1)
 
+    def _watch_state(self) -> dict[str, bool]:
+        return {"champion_alias_missing": self.watcher.champion_alias_missing,
+                "model_source_failing": self.watcher.last_error is not None}  # fmt: skip
+
     def _log_state(self):
         return None if self.log is None else (self.log.stats, self.log.queued)
 
     def start(self) -> None:
-        """Loads the models (a failure leaves the server up but not ready) and starts threads."""
-        self.watcher.poll_once()
+        """Starts the threads; the models load in the watcher's (the port opens at once)."""
         self.watcher.start()
         if self.log is not None:
             self.log.start()
@@ -237,6 +244,10 @@ class Guard:
 
         try:
             await self._guarded(scope, receive, send_status, path, endpoint)
+        except ClientDisconnect:  # the client hung up mid-body: nobody got an error answer
+            status[0] = CLIENT_CLOSED
+            self.state.metrics.errors.labels(endpoint, "CLIENT_CLOSED_REQUEST").inc()
+            logger.info("The client closed the connection before its body was read (%s)", path)
         finally:
             metrics = self.state.metrics
             metrics.requests.labels(endpoint, scope["method"], str(status[0])).inc()
@@ -251,25 +262,43 @@ class Guard:
         if length is not None and length > limit:
             return await self._refuse(send, endpoint, 413, "PAYLOAD_TOO_LARGE",
                                       f"the body has {length} bytes; the limit is {limit}")  # fmt: skip
-        received, started = [0], [False]
-
-        async def limited_receive():
-            message = await receive()
-            received[0] += len(message.get("body", b""))
-            if received[0] > limit:
-                raise _TooLarge
-            return message
+        started = [False]
 
         async def send_started(message) -> None:
             started[0] = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_started)
+            await self.app(scope, self._body_receive(receive, limit), send_started)
         except _TooLarge:
             if not started[0]:
                 await self._refuse(send, endpoint, 413, "PAYLOAD_TOO_LARGE",
                                    f"the body exceeds the limit of {limit} bytes")  # fmt: skip
+        except _SlowBody:
+            if not started[0]:
+                timeout = self.state.settings.body_timeout_s
+                await self._refuse(send, endpoint, 408, "REQUEST_TIMEOUT",
+                                   f"no part of the body came for {timeout:g} s")  # fmt: skip
+
+    def _body_receive(self, receive, limit: int):
+        """``receive`` with the body size limit and a deadline on each part of the body."""
+        received, done, timeout = [0], [False], self.state.settings.body_timeout_s
+
+        async def limited_receive():
+            if done[0]:  # body complete: waiting for a disconnect is not limited
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _SlowBody from None
+            received[0] += len(message.get("body", b""))
+            done[0] = not message.get("more_body", False)
+            if received[0] > limit:
+                raise _TooLarge
+            return message
+
+        return limited_receive
 
     def _authorised(self, scope) -> bool:
         for name, value in scope["headers"]:
@@ -285,6 +314,8 @@ class Guard:
         headers = [(b"content-type", JSON.encode())]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
+        if status == 408:  # the rest of the body may still come: do not read it as a request
+            headers.append((b"connection", b"close"))
         body = error_body(code, message)
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -292,6 +323,10 @@ class Guard:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _SlowBody(Exception):
     pass
 
 
@@ -317,16 +352,14 @@ def create_app(
     ``freeze_gc`` (the CLI sets it) moves everything loaded at start-up (MLflow, the
     model) out of the garbage collector's reach, so collections stay short on the hot path.
     """
-    state = ServingState(
-        settings, source or source_for(settings.model_name, settings.model_uri), log_append
-    )
+    source = source or source_for(settings.model_name, settings.model_uri, settings.model_version)
+    state = ServingState(settings, source, log_append)
+    if freeze_gc:
+        state.watcher.on_first_load = _freeze_gc
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await asyncio.to_thread(state.start)
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
+        state.start()
         yield
         await asyncio.to_thread(state.stop)
 
@@ -346,6 +379,11 @@ def create_app(
     app.openapi = lambda: _openapi(app, state, token is not None)  # type: ignore[method-assign]
     app.add_middleware(Guard, state=state, token=token)
     return app
+
+
+def _freeze_gc() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def _add_error_handlers(app: FastAPI, state: ServingState) -> None:
@@ -471,12 +509,13 @@ def _add_status_routes(app: FastAPI, state: ServingState) -> None:
     @app.get("/ready", response_model=HealthResponse, tags=["status"],
              responses={503: {"model": HealthResponse, "description": "No champion loaded"}})  # fmt: skip
     async def ready() -> Response:
-        """Readiness: a champion is loaded."""
+        """Readiness: a champion is loaded; ``detail`` says what is wrong, if anything."""
         snapshot = state.watcher.snapshot
         body = {
             "status": "ready" if snapshot.champion else "not ready",
             "champion_version": snapshot.champion and snapshot.champion.version,
             "challenger_version": snapshot.challenger and snapshot.challenger.version,
+            "detail": state.watcher.detail,
         }
         return Response(orjson.dumps(body), 200 if snapshot.champion else 503, media_type=JSON)
 

@@ -145,6 +145,9 @@ class HealthResponse(BaseModel):
     status: str
     champion_version: str | None = None
     challenger_version: str | None = None
+    detail: str | None = Field(
+        default=None, description="why not ready, or what is wrong while serving"
+    )
 
 
 class VersionResponse(BaseModel):
