@@ -174,3 +174,36 @@ def test_model_given_by_path_never_shows_the_path(store, registry_uri, tmp_path)
         assert answers[3].json()["predictions"][0]["model_version"] == "local-7"
     for answer in answers:
         assert str(tmp_path) not in answer.text and "local-7" in answer.text
+
+
+def connect(port: int, data: bytes = b"") -> socket.socket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    if data:
+        raw.sendall(data)
+    return raw
+
+
+def test_slow_clients_are_cut_off_and_connections_are_limited(store, registry_uri):
+    app = create_app(make_settings(store, header_timeout_s=1.0, body_timeout_s=1.0))
+    with LiveServer(app) as live:
+        silent = [connect(live.port) for _ in range(5)]
+        trickling = [connect(live.port, b"POST /v1/predict HTTP/1.1\r\nHost: t\r\n")
+                     for _ in range(5)]  # fmt: skip
+        slow_body = connect(live.port, b"POST /v1/predict HTTP/1.1\r\nHost: t\r\n"
+                            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")  # fmt: skip
+        for raw in silent + trickling:  # the server closes them (recv would wait 20 s)
+            assert raw.recv(1024) == b""
+            raw.close()
+        answer = b""
+        while chunk := slow_body.recv(4096):
+            answer += chunk
+        slow_body.close()
+        assert answer.startswith(b"HTTP/1.1 408") and b"REQUEST_TIMEOUT" in answer
+    app = create_app(make_settings(store, max_connections=4))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        held = [connect(live.port) for _ in range(4)]
+        time.sleep(0.2)  # let the server accept them
+        assert http.get("/health").status_code == 503
+        for raw in held:
+            raw.close()
+        wait_for(lambda: httpx.get(live.url + "/health").status_code == 200, "room again")
