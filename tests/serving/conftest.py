@@ -156,7 +156,9 @@ def random_records(n: int, seed: int) -> list[dict]:
     return base
 
 
-def make_settings(store: Store, log_path: Path | None = None, **overrides) -> ServingSettings:
+def make_settings(
+    store: Store, log_path: Path | None = None, compact_every_commits: int = 0, **overrides
+) -> ServingSettings:
     """Settings for the test registry's model; inference log at ``log_path`` (off if None)."""
     log = InferenceLogSettings(
         enabled=log_path is not None,
@@ -164,6 +166,8 @@ def make_settings(store: Store, log_path: Path | None = None, **overrides) -> Se
         batch_size=50,
         flush_interval_s=0.2,
         queue_max_records=10_000,
+        compact_every_commits=compact_every_commits,
+        compact_interval_s=0.0,
     )
     overrides.setdefault("poll_interval_s", 0.2)
     return ServingSettings(model_name=store.name, inference_log=log, **overrides)

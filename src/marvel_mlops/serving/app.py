@@ -31,7 +31,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from marvel_mlops.serving import routing
-from marvel_mlops.serving.inference_log import InferenceLogWriter, delta_appender, log_row
+from marvel_mlops.serving.inference_log import (
+    InferenceLogWriter,
+    delta_appender,
+    delta_maintainer,
+    log_row,
+)
 from marvel_mlops.serving.metrics import ServingMetrics
 from marvel_mlops.serving.models import ModelSnapshot, ModelSource, ModelWatcher, source_for
 from marvel_mlops.serving.schemas import (
@@ -121,6 +126,9 @@ class ServingState:
                 log.batch_size,
                 log.flush_interval_s,
                 log.queue_max_records,
+                maintain=None if log_append else delta_maintainer(log.path),
+                compact_every_commits=log.compact_every_commits,
+                compact_interval_s=log.compact_interval_s,
             )
         self.metrics = ServingMetrics(lambda: self.watcher.snapshot, self._log_state,
                                       self._watch_state)  # fmt: skip

@@ -113,5 +113,7 @@ class _StateCollector(Collector):
             ("written", stats.written, "Rows written to inference_log"),
             ("dropped", stats.dropped, "Rows dropped because the bounded queue was full"),
             ("write_errors", stats.write_errors, "Failed Delta appends (rows are retried)"),
+            ("compactions", stats.compactions, "Compactions + checkpoints of inference_log"),
+            ("compaction_errors", stats.compaction_errors, "Failed compactions (retried later)"),
         ):
             yield CounterMetricFamily(f"marvel_serving_inference_log_{name}", doc, value=value)
