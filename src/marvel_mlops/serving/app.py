@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -379,14 +380,52 @@ def create_app(
             "with the `challenger`). `/invocations` speaks MLflow's scoring protocol."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: /docs works on a closed network
+        redoc_url=None,
     )
     app.state.serving = state
+    _add_docs_routes(app)
     _add_error_handlers(app, state)
     _add_scoring_routes(app, state)
     _add_status_routes(app, state)
     app.openapi = lambda: _openapi(app, state, token is not None)  # type: ignore[method-assign]
     app.add_middleware(Guard, state=state, token=token)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+"""Swagger UI and ReDoc files, served from the ``fastapi-offline`` package (no CDN)."""
+
+
+def _add_docs_routes(app: FastAPI) -> None:
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> Response:
+        root = request.scope.get("root_path", "") + DOCS_ASSETS
+        return get_swagger_ui_html(
+            openapi_url=request.scope.get("root_path", "") + app.openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/swagger-ui.css",
+            swagger_favicon_url=f"{root}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> Response:
+        root = request.scope.get("root_path", "") + DOCS_ASSETS
+        return get_redoc_html(
+            openapi_url=request.scope.get("root_path", "") + app.openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _freeze_gc() -> None:
