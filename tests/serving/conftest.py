@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -22,6 +22,7 @@ from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import build_pipeline, fit_pipeline
 from marvel_mlops.pipelines.training.nodes import model_signature
+from marvel_mlops.serving.server import uvicorn_config
 from marvel_mlops.serving.settings import InferenceLogSettings, ServingSettings
 
 MODEL_NAME = "marvel_test_model"
@@ -98,9 +99,8 @@ class LiveServer:
 
     def __init__(self, app) -> None:
         self.app = app
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                access_log=False, lifespan="on")  # fmt: skip
-        self.server = uvicorn.Server(config)
+        settings = replace(app.state.serving.settings, host="127.0.0.1", port=0)
+        self.server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -110,6 +110,8 @@ class LiveServer:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
+        # The port opens before the models load: tests start once the first load is done.
+        assert self.app.state.serving.watcher.first_poll_done.wait(120), "no first model poll"
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         return self
@@ -154,7 +156,9 @@ def random_records(n: int, seed: int) -> list[dict]:
     return base
 
 
-def make_settings(store: Store, log_path: Path | None = None, **overrides) -> ServingSettings:
+def make_settings(
+    store: Store, log_path: Path | None = None, compact_every_commits: int = 0, **overrides
+) -> ServingSettings:
     """Settings for the test registry's model; inference log at ``log_path`` (off if None)."""
     log = InferenceLogSettings(
         enabled=log_path is not None,
@@ -162,6 +166,8 @@ def make_settings(store: Store, log_path: Path | None = None, **overrides) -> Se
         batch_size=50,
         flush_interval_s=0.2,
         queue_max_records=10_000,
+        compact_every_commits=compact_every_commits,
+        compact_interval_s=0.0,
     )
     overrides.setdefault("poll_interval_s", 0.2)
     return ServingSettings(model_name=store.name, inference_log=log, **overrides)

@@ -216,3 +216,19 @@ def test_bearer_token_protects_everything_but_probes(store, registry_uri):
         assert http.get("/health").status_code == 200 and http.get("/ready").status_code == 200
         security = http.get("/openapi.json", headers={"authorization": "Bearer s3cret"}).json()
         assert security["paths"]["/v1/predict"]["post"]["security"] == [{"bearer": []}]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_use_only_local_assets(client, page):
+    """/docs and /redoc work on a closed network: every asset comes from this server."""
+    import re
+
+    html = client.get(page)
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html.text)
+    urls += re.findall(r"""url:\s*'([^']+)'""", html.text)  # Swagger UI's spec URL
+    assert urls and not [u for u in urls if re.match(r"(https?:)?//", u)]
+    assert not re.search(r"https?://(?!127\.0\.0\.1)", html.text.replace("http://www.w3.org", ""))
+    for url in {u for u in urls if u.startswith("/")}:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url

@@ -88,3 +88,52 @@ def test_serve_command_answers_and_flushes_the_log_on_sigterm(store, tmp_path):
     # uvicorn shuts down gracefully, then re-raises the signal it caught
     assert code in (0, -signal.SIGTERM)
     assert len(read_log(log)) == 90
+
+
+def test_unreachable_registry_opens_the_port_at_once_and_sigterm_stops_soon(tmp_path):
+    """The registry cannot be reached: /health answers, /ready says why, SIGTERM acts."""
+    port, dead = free_port(), free_port()  # nothing listens on ``dead``
+    command = [
+        str(Path(sys.executable).parent / "marvel-mlops"), "serve",
+        "--project-path", str(PROJECT), "--port", str(port),
+        "--tracking-uri", f"http://127.0.0.1:{dead}",
+        "--model-uri", "models:/marvel_character_model@champion", "--no-inference-log",
+        "--poll-interval", "1", "--log-level", "warning",
+    ]  # fmt: skip
+    env = {**os.environ, "MARVEL_SERVING_TOKEN": ""}  # set but empty: a warning
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        env.pop(name, None)
+    output = (tmp_path / "output.txt").open("w")  # the project's logging goes to stdout
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=output,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            deadline = time.monotonic() + 60  # MLflow's own retries alone take minutes
+            while True:
+                assert process.poll() is None, "the server exited"
+                try:
+                    if http.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the port did not open"
+                time.sleep(0.3)
+            deadline = time.monotonic() + 60
+            while "failed" not in (http.get("/ready").json()["detail"] or ""):
+                assert time.monotonic() < deadline, "/ready never said why"
+                time.sleep(0.3)
+            ready = http.get("/ready")
+            assert ready.status_code == 503 and ready.json()["status"] == "not ready"
+            assert "no champion loaded" in ready.json()["detail"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            output.close()
+    assert code in (0, -signal.SIGTERM)
+    logged = " ".join((tmp_path / "output.txt").read_text().split())  # rich wraps lines
+    assert "MARVEL_SERVING_TOKEN is set but" in logged

@@ -16,6 +16,7 @@ from marvel_mlops.serving.inference_log import (
     INFERENCE_LOG_SCHEMA,
     InferenceLogWriter,
     delta_appender,
+    delta_maintainer,
     log_row,
 )
 from tests.serving.conftest import LiveServer, make_settings, random_records, read_log
@@ -89,7 +90,7 @@ def test_failed_writes_are_retried_without_losing_rows(tmp_path):
 
 def test_records_sent_equal_records_logged_after_graceful_shutdown(store, registry_uri, tmp_path):
     log = tmp_path / "inference_log"
-    app = create_app(make_settings(store, log))
+    app = create_app(make_settings(store, log, compact_every_commits=3))
     records = random_records(400, seed=31)
     batches = [records[i : i + 1 + i % 7] for i in range(0, 400, 8)]
     sent = sum(len(b) for b in batches)
@@ -109,3 +110,25 @@ def test_records_sent_equal_records_logged_after_graceful_shutdown(store, regist
     assert (logged["latency_ms"] > 0).all() and logged["served"].all()
     assert logged["timestamp_utc"].min().timestamp() >= started - 1
     assert set(logged["page_id"]) == {r["page_id"] for b in batches for r in b}
+    # compacted and checkpointed on the way, without losing or duplicating a row
+    assert (log / "_delta_log" / "_last_checkpoint").exists()
+    assert logged[["request_id", "record_index"]].duplicated().sum() == 0
+
+
+def test_writer_compacts_and_checkpoints_between_writes(tmp_path):
+    path = tmp_path / "inference_log"
+    writer = InferenceLogWriter(delta_appender(str(path)), batch_size=10, flush_interval_s=0.01,
+                                maintain=delta_maintainer(str(path)),
+                                compact_every_commits=5)  # fmt: skip
+    writer.start()
+    for start in range(0, 300, 10):
+        writer.submit(rows(10, start))
+        time.sleep(0.03)
+    stats = writer.close()
+    table = delta.open_table(path)
+    assert stats.written == 300 == table.to_pyarrow_table().num_rows
+    assert stats.compactions >= 2 and stats.compaction_errors == 0
+    assert stats.commits > 10  # many small appends ...
+    assert len(table.file_uris()) < stats.commits / 2  # ... but few files in the table
+    assert (path / "_delta_log" / "_last_checkpoint").exists()
+    assert sorted(table.to_pyarrow_table().column("record_index").to_pylist()) == list(range(300))

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,9 +29,15 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from marvel_mlops.serving import routing
-from marvel_mlops.serving.inference_log import InferenceLogWriter, delta_appender, log_row
+from marvel_mlops.serving.inference_log import (
+    InferenceLogWriter,
+    delta_appender,
+    delta_maintainer,
+    log_row,
+)
 from marvel_mlops.serving.metrics import ServingMetrics
 from marvel_mlops.serving.models import ModelSnapshot, ModelSource, ModelWatcher, source_for
 from marvel_mlops.serving.schemas import (
@@ -53,25 +60,41 @@ ENDPOINTS = ("/invocations", "/v1/predict", "/health", "/ready", "/version", "/m
 OPEN_ENDPOINTS = ("/health", "/ready")
 """Answer without a token (container and load-balancer probes)."""
 JSON = "application/json"
+CLIENT_CLOSED = 499
+"""Status counted (never sent) when a client hangs up before its body was read (nginx's)."""
 # Requests with more records than this are scored in a worker thread (LightGBM releases
 # the GIL) so that a big batch does not stall single-record requests on the event loop.
 THREADED_SCORING_RECORDS = 64
+# Bodies larger than this are validated in a worker thread, one at a time, so that a
+# flood of big bad bodies cannot keep the event loop (and /health) waiting.
+THREADED_VALIDATION_BYTES = 64 * 1024
 
 
 class ApiProblem(Exception):
     """An error answer: status, error code, message and the fields concerned."""
 
     def __init__(
-        self, status: int, code: str, message: str, problems: tuple[tuple[str, str], ...] = ()
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: tuple[tuple[str, str], ...] = (),
+        omitted: int = 0,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.problems = status, code, message, problems
+        self.omitted = omitted
 
 
-def error_body(code: str, message: str, problems: tuple[tuple[str, str], ...] = ()) -> bytes:
-    """An ``ErrorResponse`` as JSON bytes."""
+def error_body(
+    code: str, message: str, problems: tuple[tuple[str, str], ...] = (), omitted: int = 0
+) -> bytes:
+    """An ``ErrorResponse`` as JSON bytes (``more_errors`` only when some were left out)."""
     errors = [{"field": f, "problem": p} for f, p in problems]
-    return orjson.dumps({"error_code": code, "message": message, "errors": errors})
+    body = {"error_code": code, "message": message, "errors": errors}
+    if omitted > 0:
+        body["more_errors"] = omitted
+    return orjson.dumps(body)
 
 
 @dataclass
@@ -104,19 +127,27 @@ class ServingState:
                 log.batch_size,
                 log.flush_interval_s,
                 log.queue_max_records,
+                maintain=None if log_append else delta_maintainer(log.path),
+                compact_every_commits=log.compact_every_commits,
+                compact_interval_s=log.compact_interval_s,
             )
-        self.metrics = ServingMetrics(lambda: self.watcher.snapshot, self._log_state)
+        self.metrics = ServingMetrics(lambda: self.watcher.snapshot, self._log_state,
+                                      self._watch_state)  # fmt: skip
         self._shadow = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
         self.shadow_dropped = 0
+        self.big_bodies = asyncio.Semaphore(1)
+
+    def _watch_state(self) -> dict[str, bool]:
+        return {"champion_alias_missing": self.watcher.champion_alias_missing,
+                "model_source_failing": self.watcher.last_error is not None}  # fmt: skip
 
     def _log_state(self):
         return None if self.log is None else (self.log.stats, self.log.queued)
 
     def start(self) -> None:
-        """Loads the models (a failure leaves the server up but not ready) and starts threads."""
-        self.watcher.poll_once()
+        """Starts the threads; the models load in the watcher's (the port opens at once)."""
         self.watcher.start()
         if self.log is not None:
             self.log.start()
@@ -222,6 +253,10 @@ class Guard:
 
         try:
             await self._guarded(scope, receive, send_status, path, endpoint)
+        except ClientDisconnect:  # the client hung up mid-body: nobody got an error answer
+            status[0] = CLIENT_CLOSED
+            self.state.metrics.errors.labels(endpoint, "CLIENT_CLOSED_REQUEST").inc()
+            logger.info("The client closed the connection before its body was read (%s)", path)
         finally:
             metrics = self.state.metrics
             metrics.requests.labels(endpoint, scope["method"], str(status[0])).inc()
@@ -236,25 +271,43 @@ class Guard:
         if length is not None and length > limit:
             return await self._refuse(send, endpoint, 413, "PAYLOAD_TOO_LARGE",
                                       f"the body has {length} bytes; the limit is {limit}")  # fmt: skip
-        received, started = [0], [False]
-
-        async def limited_receive():
-            message = await receive()
-            received[0] += len(message.get("body", b""))
-            if received[0] > limit:
-                raise _TooLarge
-            return message
+        started = [False]
 
         async def send_started(message) -> None:
             started[0] = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_started)
+            await self.app(scope, self._body_receive(receive, limit), send_started)
         except _TooLarge:
             if not started[0]:
                 await self._refuse(send, endpoint, 413, "PAYLOAD_TOO_LARGE",
                                    f"the body exceeds the limit of {limit} bytes")  # fmt: skip
+        except _SlowBody:
+            if not started[0]:
+                timeout = self.state.settings.body_timeout_s
+                await self._refuse(send, endpoint, 408, "REQUEST_TIMEOUT",
+                                   f"no part of the body came for {timeout:g} s")  # fmt: skip
+
+    def _body_receive(self, receive, limit: int):
+        """``receive`` with the body size limit and a deadline on each part of the body."""
+        received, done, timeout = [0], [False], self.state.settings.body_timeout_s
+
+        async def limited_receive():
+            if done[0]:  # body complete: waiting for a disconnect is not limited
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _SlowBody from None
+            received[0] += len(message.get("body", b""))
+            done[0] = not message.get("more_body", False)
+            if received[0] > limit:
+                raise _TooLarge
+            return message
+
+        return limited_receive
 
     def _authorised(self, scope) -> bool:
         for name, value in scope["headers"]:
@@ -270,6 +323,8 @@ class Guard:
         headers = [(b"content-type", JSON.encode())]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
+        if status == 408:  # the rest of the body may still come: do not read it as a request
+            headers.append((b"connection", b"close"))
         body = error_body(code, message)
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -277,6 +332,10 @@ class Guard:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _SlowBody(Exception):
     pass
 
 
@@ -302,16 +361,14 @@ def create_app(
     ``freeze_gc`` (the CLI sets it) moves everything loaded at start-up (MLflow, the
     model) out of the garbage collector's reach, so collections stay short on the hot path.
     """
-    state = ServingState(
-        settings, source or source_for(settings.model_name, settings.model_uri), log_append
-    )
+    source = source or source_for(settings.model_name, settings.model_uri, settings.model_version)
+    state = ServingState(settings, source, log_append)
+    if freeze_gc:
+        state.watcher.on_first_load = _freeze_gc
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await asyncio.to_thread(state.start)
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
+        state.start()
         yield
         await asyncio.to_thread(state.stop)
 
@@ -323,8 +380,11 @@ def create_app(
             "with the `challenger`). `/invocations` speaks MLflow's scoring protocol."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: /docs works on a closed network
+        redoc_url=None,
     )
     app.state.serving = state
+    _add_docs_routes(app)
     _add_error_handlers(app, state)
     _add_scoring_routes(app, state)
     _add_status_routes(app, state)
@@ -333,13 +393,53 @@ def create_app(
     return app
 
 
+DOCS_ASSETS = "/docs-assets"
+"""Swagger UI and ReDoc files, served from the ``fastapi-offline`` package (no CDN)."""
+
+
+def _add_docs_routes(app: FastAPI) -> None:
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> Response:
+        root = request.scope.get("root_path", "") + DOCS_ASSETS
+        return get_swagger_ui_html(
+            openapi_url=request.scope.get("root_path", "") + app.openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/swagger-ui.css",
+            swagger_favicon_url=f"{root}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> Response:
+        root = request.scope.get("root_path", "") + DOCS_ASSETS
+        return get_redoc_html(
+            openapi_url=request.scope.get("root_path", "") + app.openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _freeze_gc() -> None:
+    gc.collect()
+    gc.freeze()
+
+
 def _add_error_handlers(app: FastAPI, state: ServingState) -> None:
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, error: ApiProblem) -> Response:
         endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
         state.metrics.errors.labels(endpoint, error.code).inc()
-        return Response(error_body(error.code, error.message, error.problems), error.status,
-                        media_type=JSON)  # fmt: skip
+        body = error_body(error.code, error.message, error.problems, error.omitted)
+        return Response(body, error.status, media_type=JSON)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -364,20 +464,31 @@ def _json_body(request: Request) -> None:
                          (("content-type", "must be application/json (UTF-8)"),))  # fmt: skip
 
 
-def _validated(adapter, body: bytes, tagged: bool = False) -> Any:
+async def _validated(state: ServingState, adapter, body: bytes, tagged: bool = False) -> Any:
+    """Validates on the event loop when small, else in a worker thread, one body at a time."""
+    if len(body) < THREADED_VALIDATION_BYTES:
+        return _validate(adapter, body, tagged)
+    async with state.big_bodies:
+        return await asyncio.to_thread(_validate, adapter, body, tagged)
+
+
+def _validate(adapter, body: bytes, tagged: bool) -> Any:
     try:
         return adapter.validate_json(body, strict=True)
     except PydanticValidationError as error:
         problems = field_problems(error, tagged=tagged)
-        if any(e["type"] == "json_invalid" for e in error.errors(include_url=False)):
-            raise ApiProblem(400, "INVALID_JSON", "the body is not valid JSON", problems) from None
-        raise ApiProblem(422, "INVALID_INPUT", _summary(problems), problems) from None
+        omitted = error.error_count() - len(problems)
+        if any(p.startswith("invalid JSON") for _, p in problems):
+            raise ApiProblem(400, "INVALID_JSON", "the body is not valid JSON", problems,
+                             omitted) from None  # fmt: skip
+        raise ApiProblem(422, "INVALID_INPUT", _summary(problems, omitted), problems,
+                         omitted) from None  # fmt: skip
 
 
-def _summary(problems: tuple[tuple[str, str], ...]) -> str:
+def _summary(problems: tuple[tuple[str, str], ...], omitted: int = 0) -> str:
     first = "; ".join(f"{f}: {p}" for f, p in problems[:3])
-    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-    return first + more
+    rest = len(problems) - 3 + omitted if len(problems) > 3 else omitted
+    return first + (f" (and {rest} more)" if rest > 0 else "")
 
 
 async def _score(state: ServingState, records: list[dict], request_id: str, started: float):
@@ -404,12 +515,13 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         """MLflow's scoring protocol: ``dataframe_split``, ``dataframe_records`` or ``inputs``."""
         started = time.perf_counter()
         _json_body(request)
-        payload = _validated(state.schemas.invocations, await request.body(), tagged=True)
+        body = await request.body()
+        payload = await _validated(state, state.schemas.invocations, body, tagged=True)
         try:
             records, _ = invocation_records(payload, state.schemas)
         except FieldProblem as problem:
-            raise ApiProblem(422, "INVALID_INPUT", _summary(problem.problems),
-                             problem.problems) from None  # fmt: skip
+            raise ApiProblem(422, "INVALID_INPUT", _summary(problem.problems, problem.omitted),
+                             problem.problems, problem.omitted) from None  # fmt: skip
         request_id = uuid.uuid4().hex
         scored = await _score(state, records, request_id, started)
         body = {"predictions": [{"probability": s.probability, "label": s.label,
@@ -422,7 +534,7 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         """Typed records → probability, label, model version and variant per record."""
         started = time.perf_counter()
         _json_body(request)
-        records = _validated(state.schemas.predict, await request.body()).records
+        records = (await _validated(state, state.schemas.predict, await request.body())).records
         request_id = uuid.uuid4().hex
         scored = await _score(state, records, request_id, started)
         predictions = [
@@ -444,12 +556,13 @@ def _add_status_routes(app: FastAPI, state: ServingState) -> None:
     @app.get("/ready", response_model=HealthResponse, tags=["status"],
              responses={503: {"model": HealthResponse, "description": "No champion loaded"}})  # fmt: skip
     async def ready() -> Response:
-        """Readiness: a champion is loaded."""
+        """Readiness: a champion is loaded; ``detail`` says what is wrong, if anything."""
         snapshot = state.watcher.snapshot
         body = {
             "status": "ready" if snapshot.champion else "not ready",
             "champion_version": snapshot.champion and snapshot.champion.version,
             "challenger_version": snapshot.challenger and snapshot.challenger.version,
+            "detail": state.watcher.detail,
         }
         return Response(orjson.dumps(body), 200 if snapshot.champion else 503, media_type=JSON)
 

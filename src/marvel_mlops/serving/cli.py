@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--env", default=None, help="Kedro configuration environment (default: local)")
     add("--model-uri", default=os.environ.get("MARVEL_MODEL_URI"),
         help="models:/<name>@<alias> (followed), models:/<name>/<v>, runs:/... or a path")  # fmt: skip
-    add("--model-version", default=None, help="version label for a model given by path")
+    add("--model-version", default=None,
+        help="version label shown for a model given by path or runs:/ URI")  # fmt: skip
     add("--host", default=None)
     add("--port", type=int, default=None)
     add("--ab-share", type=float, default=None, help="share of PageIDs answered by challenger")
@@ -60,6 +62,7 @@ def settings_from_args(args: argparse.Namespace) -> ServingSettings:
     settings = load_project_settings(args.project_path, args.env) if has_conf else ServingSettings()
     flags = {
         "model_uri": args.model_uri,
+        "model_version": args.model_version,
         "host": args.host,
         "port": args.port,
         "ab_challenger_share": args.ab_share,
@@ -103,6 +106,7 @@ def main(argv: list[str]) -> int:
     import uvicorn
 
     from marvel_mlops.serving.app import create_app
+    from marvel_mlops.serving.server import bound_registry_calls, uvicorn_config
 
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
@@ -111,17 +115,29 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         logger.error("%s", error)
         return 2
+    bound_registry_calls(settings)
     configure_mlflow(args)
-    token = os.environ.get(settings.auth_token_env) if settings.auth_token_env else None
+    token = bearer_token(settings, os.environ)
     if not _loopback(settings.host) and not token:
         logger.warning("Listening on %s without a bearer token: set %s to require one",
                        settings.host, settings.auth_token_env)  # fmt: skip
-    app = create_app(settings, token=token or None, freeze_gc=True)
+    app = create_app(settings, token=token, freeze_gc=True)
     # The log writer and model watcher threads hold the GIL in short bursts; a shorter
     # switch interval keeps the event loop from waiting up to 5 ms behind them (p99).
     sys.setswitchinterval(0.0005)
     logger.info("Serving on http://%s:%d (model %s)", settings.host, settings.port,
                 settings.model_uri or f"models:/{settings.model_name}@champion")  # fmt: skip
-    uvicorn.run(app, host=settings.host, port=settings.port, loop="auto", http="auto",
-                access_log=False, log_level=args.log_level, timeout_graceful_shutdown=30)  # fmt: skip
+    uvicorn.Server(uvicorn_config(app, settings, args.log_level)).run()
     return 0
+
+
+def bearer_token(settings: ServingSettings, environ: Mapping[str, str]) -> str | None:
+    """The token from ``auth_token_env``; a variable that is set but empty warns (no auth)."""
+    if not settings.auth_token_env:
+        return None
+    token = environ.get(settings.auth_token_env)
+    if token is not None and not token.strip():
+        logger.warning("%s is set but empty: requests are NOT authenticated; give it a token "
+                       "or unset it", settings.auth_token_env)  # fmt: skip
+        return None
+    return token or None

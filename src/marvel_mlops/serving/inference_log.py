@@ -5,6 +5,11 @@ writes what is waiting as one Delta append per micro-batch: when ``batch_size`` 
 wait or every ``flush_interval_s``. Memory is bounded by ``queue_max_records``: beyond
 it rows are dropped and counted (never blocking a request). ``close()`` writes
 everything still queued, so after a graceful shutdown records sent = records logged.
+
+Micro-batches make small files. Every ``compact_every_commits`` commits or
+``compact_interval_s`` seconds, the same thread compacts the table and writes a checkpoint
+between two writes (delta-rs ``optimize.compact()`` and ``create_checkpoint()``): requests
+keep queueing meanwhile, nothing waits for it. Old files stay on disk until a VACUUM.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class LogStats:
     dropped: int = 0
     write_errors: int = 0
     commits: int = 0
+    compactions: int = 0
+    compaction_errors: int = 0
 
 
 def delta_appender(path: str) -> Callable[[pa.Table], None]:
@@ -64,6 +71,20 @@ def delta_appender(path: str) -> Callable[[pa.Table], None]:
     return append
 
 
+def delta_maintainer(path: str) -> Callable[[], None]:
+    """Compacts the Delta table at ``path`` into bigger files, then writes a checkpoint."""
+
+    def maintain() -> None:
+        from deltalake import DeltaTable
+
+        table = DeltaTable(str(path))
+        table.optimize.compact()
+        table.update_incremental()
+        table.create_checkpoint()
+
+    return maintain
+
+
 class InferenceLogWriter:
     """Bounded, non-blocking, micro-batched writer (see module docstring)."""
 
@@ -74,8 +95,15 @@ class InferenceLogWriter:
         flush_interval_s: float = 1.0,
         queue_max_records: int = 100_000,
         retry_limit: int = 5,
+        maintain: Callable[[], None] | None = None,
+        compact_every_commits: int = 0,
+        compact_interval_s: float = 0.0,
     ) -> None:
         self._append = append
+        self._maintain = maintain
+        self.compact_every_commits = compact_every_commits
+        self.compact_interval_s = compact_interval_s
+        self._maintained = (0, time.monotonic())  # commits and time of the last maintenance
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.queue_max_records = queue_max_records
@@ -120,6 +148,8 @@ class InferenceLogWriter:
                 batch = [self._queue.popleft() for _ in range(len(self._queue))]
             if batch:
                 failures = 0 if self._write(batch) else failures + 1
+                if not failures:
+                    self._maybe_maintain()
                 if failures and (closing and failures >= self.retry_limit):
                     return
                 if failures:
@@ -141,6 +171,24 @@ class InferenceLogWriter:
         self.stats.written += len(batch)
         self.stats.commits += 1
         return True
+
+    def _maybe_maintain(self) -> None:
+        """Compacts and checkpoints when enough commits or time have passed (never raises)."""
+        if self._maintain is None:
+            return
+        commits, at = self._maintained
+        since = self.stats.commits - commits
+        by_count = 0 < self.compact_every_commits <= since
+        by_time = since > 0 and 0 < self.compact_interval_s <= time.monotonic() - at
+        if not (by_count or by_time):
+            return
+        try:
+            self._maintain()
+            self.stats.compactions += 1
+        except Exception as error:  # a concurrent writer, storage trouble: try next time
+            self.stats.compaction_errors += 1
+            logger.warning("inference_log: compaction failed: %s", error)
+        self._maintained = (self.stats.commits, time.monotonic())
 
     def close(self, timeout_s: float = 60.0) -> LogStats:
         """Writes everything queued, then stops the thread; returns the final counters."""

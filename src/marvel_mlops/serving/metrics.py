@@ -28,6 +28,7 @@ class ServingMetrics:
         self,
         snapshot: Callable[[], ModelSnapshot],
         log_stats: Callable[[], tuple[LogStats, int] | None],
+        watch_state: Callable[[], dict[str, bool]] = dict,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -55,7 +56,7 @@ class ServingMetrics:
             ["label", "variant", "served"],
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(snapshot, log_stats))
+        self.registry.register(_StateCollector(snapshot, log_stats, watch_state))
 
     def count_predictions(self, labels: list[int], variant: str, served: bool) -> None:
         """Adds one request's labels (one increment per label value, not per record)."""
@@ -74,9 +75,10 @@ class ServingMetrics:
 class _StateCollector(Collector):
     """Model versions and inference-log counters, read at scrape time."""
 
-    def __init__(self, snapshot, log_stats) -> None:
+    def __init__(self, snapshot, log_stats, watch_state) -> None:
         self._snapshot = snapshot
         self._log_stats = log_stats
+        self._watch_state = watch_state
 
     def collect(self) -> Iterator:
         info = GaugeMetricFamily(
@@ -92,6 +94,14 @@ class _StateCollector(Collector):
             if model is not None:
                 info.add_metric([variant, model.version], 1.0)
         yield info
+        docs = {
+            "champion_alias_missing": "1 while the champion alias is gone and the last good "
+            "version keeps serving",
+            "model_source_failing": "1 while the last registry / model refresh failed",
+        }
+        for name, value in self._watch_state().items():
+            yield GaugeMetricFamily(f"marvel_serving_{name}", docs.get(name, name),
+                                    value=float(value))  # fmt: skip
         state = self._log_stats()
         if state is None:
             return
@@ -103,5 +113,7 @@ class _StateCollector(Collector):
             ("written", stats.written, "Rows written to inference_log"),
             ("dropped", stats.dropped, "Rows dropped because the bounded queue was full"),
             ("write_errors", stats.write_errors, "Failed Delta appends (rows are retried)"),
+            ("compactions", stats.compactions, "Compactions + checkpoints of inference_log"),
+            ("compaction_errors", stats.compaction_errors, "Failed compactions (retried later)"),
         ):
             yield CounterMetricFamily(f"marvel_serving_inference_log_{name}", doc, value=value)

@@ -8,10 +8,14 @@ so a request always scores with a whole model, old or new, never a half-loaded o
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
+
+import yaml
 
 from marvel_mlops.adapters import registry
 
@@ -66,6 +70,8 @@ class ModelSource(Protocol):
 
     def load(self, version: str) -> ServedModel: ...
 
+    def public(self, text: str) -> str: ...
+
 
 class RegistrySource:
     """Versions behind registry aliases (``champion``, ``challenger``)."""
@@ -77,23 +83,48 @@ class RegistrySource:
         self.champion_alias = champion_alias
 
     def resolve(self, alias: str) -> str | None:
-        name = self.champion_alias if alias == registry.CHAMPION else alias
-        return registry.version_for_alias(self.name, name)
+        """The version behind ``alias``; None only when the registry says it does not exist.
+
+        Any other failure (registry unreachable, ...) raises, so it is never mistaken for a
+        removed alias.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = registry.client().get_model_version_by_alias(self.name, self.alias_of(alias))
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+        return str(found.version)
 
     def load(self, version: str) -> ServedModel:
         loaded = registry.load_version(self.name, version)
         return ServedModel.from_pyfunc(loaded.pyfunc, self.name, version)
 
+    def public(self, text: str) -> str:
+        """Registry names are public already."""
+        return text
+
+    def alias_of(self, alias: str) -> str:
+        """The registry alias followed for ``alias``."""
+        return self.champion_alias if alias == registry.CHAMPION else alias
+
 
 class UriSource:
-    """One fixed model (a path, ``runs:/...`` or ``models:/name/<version>``): no challenger."""
+    """One fixed model (a path, ``runs:/...`` or ``models:/name/<version>``): no challenger.
+
+    What the server shows (``/ready``, ``/version``, predictions, ``/metrics``) is a model
+    name and a version label, never the URI: a path would tell clients about the server's
+    file system.
+    """
 
     watches = False
 
-    def __init__(self, uri: str, version: str | None = None) -> None:
+    def __init__(self, uri: str, name: str, version: str | None = None) -> None:
         self.uri = uri
-        self.name = uri
-        self.version = version or _version_in_uri(uri) or registry_label(uri)
+        self.name = _name_in_uri(uri) or name
+        self.version = version or _version_in_uri(uri) or _label_for(uri)
 
     def resolve(self, alias: str) -> str | None:
         return self.version if alias == registry.CHAMPION else None
@@ -104,10 +135,21 @@ class UriSource:
         pyfunc = mlflow.pyfunc.load_model(self.uri, model_config={"model_version": version})
         return ServedModel.from_pyfunc(pyfunc, self.name, version)
 
+    def public(self, text: str) -> str:
+        """``text`` with the URI (and its absolute form) replaced by the model's name."""
+        for form in sorted({self.uri, os.path.abspath(_local_path(self.uri))}, key=len)[::-1]:
+            text = text.replace(form, f"<model {self.name}>")
+        return text
 
-def registry_label(uri: str) -> str:
-    """A version label for an unregistered model: its URI."""
-    return uri
+
+def _local_path(uri: str) -> str:
+    return uri[len("file://") :] if uri.startswith("file://") else uri
+
+
+def _name_in_uri(uri: str) -> str | None:
+    if uri.startswith("models:/"):
+        return uri[len("models:/") :].split("/", 1)[0].split("@", 1)[0] or None
+    return None
 
 
 def _version_in_uri(uri: str) -> str | None:
@@ -117,6 +159,21 @@ def _version_in_uri(uri: str) -> str | None:
     return None
 
 
+def _label_for(uri: str) -> str:
+    """A version label without the path: the run, else the model's UUID from ``MLmodel``."""
+    if uri.startswith("runs:/"):
+        return "run-" + uri[len("runs:/") :].split("/", 1)[0][:12]
+    mlmodel = Path(_local_path(uri)) / "MLmodel"
+    try:
+        meta = yaml.safe_load(mlmodel.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return "unversioned"
+    run_id, uuid = meta.get("run_id"), meta.get("model_uuid")
+    if run_id:
+        return f"run-{str(run_id)[:12]}"
+    return f"uuid-{str(uuid)[:12]}" if uuid else "unversioned"
+
+
 def source_for(model_name: str, model_uri: str | None, version: str | None = None) -> ModelSource:
     """``models:/<name>@<alias>`` (or no URI) follows the registry; anything else is fixed."""
     if model_uri is None:
@@ -124,11 +181,17 @@ def source_for(model_name: str, model_uri: str | None, version: str | None = Non
     if model_uri.startswith("models:/") and "@" in model_uri:
         name, alias = model_uri[len("models:/") :].rstrip("/").split("@", 1)
         return RegistrySource(name, alias)
-    return UriSource(model_uri, version)
+    return UriSource(model_uri, model_name, version)
 
 
 class ModelWatcher:
-    """Keeps a ``ModelSnapshot`` in line with the registry, polling every ``interval_s``."""
+    """Keeps a ``ModelSnapshot`` in line with the registry, polling every ``interval_s``.
+
+    The first load happens in the watcher's thread, so the server answers ``/health`` (and
+    ``/ready`` 503 with the reason) at once, even while the registry cannot be reached.
+    A champion alias that disappears does not unload the champion: the last good version
+    keeps serving, ``champion_alias_missing`` says so, and the alias coming back is followed.
+    """
 
     def __init__(self, source: ModelSource, interval_s: float, want_challenger: bool) -> None:
         self.source = source
@@ -136,15 +199,35 @@ class ModelWatcher:
         self.want_challenger = want_challenger
         self.snapshot = ModelSnapshot()
         self.last_error: str | None = None
+        self.champion_alias_missing = False
+        self.first_poll_done = threading.Event()
+        self.on_first_load: Callable[[], None] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @property
+    def detail(self) -> str | None:
+        """Why the server is not ready, or what is wrong while it serves; None when all is well."""
+        alias = getattr(self.source, "alias_of", lambda a: a)(registry.CHAMPION)
+        if self.snapshot.champion is None:
+            if self.last_error is not None:
+                return f"no champion loaded: the model source failed: {self.last_error}"
+            if not self.first_poll_done.is_set():
+                return "loading the champion"
+            return f"no champion loaded: alias '{alias}' of '{self.source.name}' does not exist"
+        if self.champion_alias_missing:
+            return (f"alias '{alias}' of '{self.source.name}' is gone from the registry; "
+                    f"serving the last good version {self.snapshot.champion.version}")  # fmt: skip
+        if self.last_error is not None:
+            return f"the model source failed, still serving the loaded models: {self.last_error}"
+        return None
 
     def refresh(self) -> bool:
         """Loads what the aliases point to now; True when the snapshot changed."""
         with self._lock:
             current = self.snapshot
-            champion = self._follow(registry.CHAMPION, current.champion, current)
+            champion = self._follow_champion(current)
             challenger = None
             if self.want_challenger:
                 challenger = self._follow(registry.CHALLENGER, current.challenger, current)
@@ -160,6 +243,26 @@ class ModelWatcher:
             )
             return True
 
+    def _follow_champion(self, current: ModelSnapshot) -> ServedModel | None:
+        champion = self._follow(registry.CHAMPION, current.champion, current)
+        alias = getattr(self.source, "alias_of", lambda a: a)(registry.CHAMPION)
+        if champion is None and current.champion is not None:
+            if not self.champion_alias_missing:
+                logger.warning(
+                    "The alias '%s' of %s is gone from the registry: still serving the last "
+                    "good version %s until it returns",
+                    alias,
+                    self.source.name,
+                    current.champion.version,
+                )
+            self.champion_alias_missing = True
+            return current.champion
+        if champion is not None and self.champion_alias_missing:
+            logger.warning("The alias '%s' of %s is back: version %s", alias,
+                           self.source.name, champion.version)  # fmt: skip
+            self.champion_alias_missing = False
+        return champion
+
     def _follow(
         self, alias: str, held: ServedModel | None, current: ModelSnapshot
     ) -> ServedModel | None:
@@ -173,15 +276,23 @@ class ModelWatcher:
         return self.source.load(version)
 
     def start(self) -> None:
-        """Polls in a daemon thread (only for registry aliases)."""
-        if not self.source.watches or self._thread is not None:
+        """Loads and then polls in a daemon thread (a fixed URI: until loaded)."""
+        if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        loaded = False
+        while True:
             self.poll_once()
+            self.first_poll_done.set()
+            if not loaded and self.snapshot.champion is not None:
+                loaded = True
+                if self.on_first_load is not None:
+                    self.on_first_load()
+            if (loaded and not self.source.watches) or self._stop.wait(self.interval_s):
+                return
 
     def poll_once(self) -> None:
         """One refresh that never raises: on failure the current models keep serving."""
@@ -189,11 +300,12 @@ class ModelWatcher:
             self.refresh()
             self.last_error = None
         except Exception as error:  # registry down, corrupt artifact, ...: keep serving
-            self.last_error = f"{type(error).__name__}: {error}"
-            logger.warning("Model refresh failed, still serving the loaded models: %s", error)
+            self.last_error = self.source.public(f"{type(error).__name__}: {error}")[:500]
+            logger.warning("Model refresh failed, still serving the loaded models: %s",
+                           self.last_error)  # fmt: skip
 
-    def stop(self) -> None:
-        """Stops polling."""
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stops polling; a registry call in flight is not waited for (daemon thread)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout_s)

@@ -21,6 +21,10 @@ from marvel_mlops.model.features import INPUT_COLUMNS
 STRICT = ConfigDict(extra="forbid", strict=True)
 INVOCATION_COLUMNS = ("page_id", *INPUT_COLUMNS)
 """Columns ``/invocations`` accepts: the model signature's inputs plus ``page_id``."""
+MAX_ERRORS = 20
+"""Errors listed in one answer; the rest are only counted (``more_errors``)."""
+MAX_PARAMS = 32
+"""Keys accepted in MLflow's ``params`` object (the model uses none)."""
 
 Text = Annotated[str | None, Field(max_length=10_000)]
 Measure = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
@@ -98,7 +102,10 @@ class ErrorResponse(BaseModel):
 
     error_code: str = Field(examples=["INVALID_INPUT"])
     message: str
-    errors: list[ApiError] = Field(default_factory=list)
+    errors: list[ApiError] = Field(default_factory=list, description="the first 20 problems")
+    more_errors: int | None = Field(
+        default=None, description="how many further problems were found but not listed"
+    )
 
 
 class Prediction(BaseModel):
@@ -138,6 +145,9 @@ class HealthResponse(BaseModel):
     status: str
     champion_version: str | None = None
     challenger_version: str | None = None
+    detail: str | None = Field(
+        default=None, description="why not ready, or what is wrong while serving"
+    )
 
 
 class VersionResponse(BaseModel):
@@ -157,6 +167,7 @@ class FieldProblem(Exception):
     """Bad input found after structural validation (shapes of column-oriented payloads)."""
 
     problems: tuple[tuple[str, str], ...]
+    omitted: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,8 @@ class RequestSchemas:
 def request_schemas(max_records: int) -> RequestSchemas:
     """The request models with the configured record limit in their JSON schema."""
     Many = Field(min_length=1, max_length=max_records)  # noqa: N806
+    Params = Annotated[dict[str, Any], Field(max_length=MAX_PARAMS)] | None  # noqa: N806
+    Row = Annotated[list[Cell], Field(max_length=len(INVOCATION_COLUMNS))]  # noqa: N806
 
     class PredictRequest(BaseModel):
         """Typed records to score (at most the configured ``max_records``)."""
@@ -186,24 +199,28 @@ def request_schemas(max_records: int) -> RequestSchemas:
         model_config = STRICT
         columns: Annotated[
             list[Literal[INVOCATION_COLUMNS]],  # type: ignore[valid-type]
-            Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+            Field(
+                min_length=1,
+                max_length=len(INVOCATION_COLUMNS),
+                json_schema_extra={"uniqueItems": True},
+            ),
         ]
         data: Annotated[
-            list[list[Cell]],
+            list[Row],
             Many,
             Field(description="rows: one value per column, of that column's type"),
         ]
-        index: list[int | str] | None = None
+        index: Annotated[list[int | str], Field(max_length=max_records)] | None = None
 
     class DataframeSplitRequest(BaseModel):
         model_config = STRICT
         dataframe_split: DataframeSplit
-        params: dict[str, Any] | None = None
+        params: Params = None
 
     class DataframeRecordsRequest(BaseModel):
         model_config = STRICT
         dataframe_records: Annotated[list[InvocationRecord], Many]
-        params: dict[str, Any] | None = None
+        params: Params = None
 
     class InputsRequest(BaseModel):
         """Records, or columns of equal length."""
@@ -221,7 +238,7 @@ def request_schemas(max_records: int) -> RequestSchemas:
                 custom_error_message="'inputs' must be a list of records or an object of columns",
             ),
         ]
-        params: dict[str, Any] | None = None
+        params: Params = None
 
     models = (DataframeSplitRequest, DataframeRecordsRequest, InputsRequest)
     union = Annotated[
@@ -314,7 +331,8 @@ def _typed(rows: list[dict], schemas: RequestSchemas, prefix: str) -> list[dict]
     try:
         return schemas.records.validate_python(rows, strict=True)
     except PydanticValidationError as error:
-        raise FieldProblem(field_problems(error, prefix)) from None
+        problems = field_problems(error, prefix)
+        raise FieldProblem(problems, error.error_count() - len(problems)) from None
 
 
 PROBLEMS = {
@@ -328,9 +346,12 @@ PROBLEMS = {
 def field_problems(
     error: PydanticValidationError, prefix: str = "", tagged: bool = False
 ) -> tuple[tuple[str, str], ...]:
-    """(field, problem) pairs from a pydantic error; ``tagged`` drops a union tag."""
+    """The first ``MAX_ERRORS`` (field, problem) pairs of a pydantic error.
+
+    ``tagged`` drops a union tag. ``error.error_count()`` says how many there are in all.
+    """
     out = []
-    for item in error.errors(include_url=False):
+    for item in error.errors(include_url=False)[:MAX_ERRORS]:
         loc = list(item["loc"])
         if tagged and loc and isinstance(loc[0], str) and len(loc) > 1 and loc[0] == loc[1]:
             loc = loc[1:]

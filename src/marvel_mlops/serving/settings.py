@@ -20,6 +20,10 @@ class InferenceLogSettings:
     batch_size: int = 500
     flush_interval_s: float = 1.0
     queue_max_records: int = 100_000
+    # Compaction + checkpoint of the table, between writes in the writer thread: after this
+    # many commits or this many seconds since the last one (0 turns that trigger off).
+    compact_every_commits: int = 100
+    compact_interval_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class ServingSettings:
 
     model_name: str = "marvel_character_model"
     model_uri: str | None = None
+    model_version: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     ab_challenger_share: float = 0.0
@@ -37,12 +42,27 @@ class ServingSettings:
     max_records: int = 1000
     max_body_bytes: int = 1_048_576
     auth_token_env: str | None = "MARVEL_SERVING_TOKEN"
+    # Slow or idle clients: a connection must send its headers within header_timeout_s and
+    # each part of its body within body_timeout_s; idle keep-alive connections close after
+    # keep_alive_timeout_s; beyond max_connections new requests get 503.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keep_alive_timeout_s: int = 5
+    max_connections: int = 512
+    graceful_shutdown_s: int = 10
+    # MLflow registry calls: retries and timeout per call (MLflow's defaults wait minutes).
+    registry_max_retries: int = 2
+    registry_timeout_s: int = 10
     inference_log: InferenceLogSettings = field(default_factory=InferenceLogSettings)
 
     @property
     def challenger_wanted(self) -> bool:
         """True when A/B or shadow mode needs the challenger."""
         return self.ab_challenger_share > 0 or self.shadow
+
+    @property
+    def _fixed_uri(self) -> bool:
+        return self.model_uri is not None and not self.model_uri.startswith("models:/")
 
     def validated(self) -> ServingSettings:
         """Returns self, or raises ``SettingsError`` naming the first bad setting."""
@@ -52,9 +72,31 @@ class ServingSettings:
             ("max_records", self.max_records >= 1, ">= 1"),
             ("max_body_bytes", self.max_body_bytes >= 1024, ">= 1024"),
             ("port", 0 <= self.port <= 65535, "a TCP port"),
+            ("header_timeout_s", self.header_timeout_s > 0, "> 0"),
+            ("body_timeout_s", self.body_timeout_s > 0, "> 0"),
+            ("keep_alive_timeout_s", self.keep_alive_timeout_s >= 1, ">= 1"),
+            ("max_connections", self.max_connections >= 1, ">= 1"),
+            ("graceful_shutdown_s", self.graceful_shutdown_s >= 0, ">= 0"),
+            ("registry_max_retries", self.registry_max_retries >= 0, ">= 0"),
+            ("registry_timeout_s", self.registry_timeout_s >= 1, ">= 1"),
+            (
+                "model_version",
+                self.model_version is None or self._fixed_uri,
+                "given only with a model_uri that is a path or runs:/ URI (not models:/)",
+            ),
             ("inference_log.batch_size", self.inference_log.batch_size >= 1, ">= 1"),
             ("inference_log.flush_interval_s", self.inference_log.flush_interval_s > 0, "> 0"),
             ("inference_log.queue_max_records", self.inference_log.queue_max_records >= 1, ">= 1"),
+            (
+                "inference_log.compact_every_commits",
+                self.inference_log.compact_every_commits >= 0,
+                ">= 0",
+            ),
+            (
+                "inference_log.compact_interval_s",
+                self.inference_log.compact_interval_s >= 0,
+                ">= 0",
+            ),
         ]
         for name, ok, expected in checks:
             if not ok:  # NaN compares False, so it is refused too
