@@ -355,8 +355,13 @@ def create_app(
     token: str | None = None,
     log_append: Callable | None = None,
     freeze_gc: bool = False,
+    load_in_background: bool = False,
 ) -> FastAPI:
     """The server for ``settings``; ``source`` defaults to the registry's aliases.
+
+    ``load_in_background`` (the CLI sets it) lets the server answer at once while the
+    models load (``/health`` 200, ``/ready`` 503 with the reason); otherwise start-up
+    waits for the first load attempt, so an in-process client can score right away.
 
     ``freeze_gc`` (the CLI sets it) moves everything loaded at start-up (MLflow, the
     model) out of the garbage collector's reach, so collections stay short on the hot path.
@@ -369,6 +374,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state.start()
+        if not load_in_background:
+            await asyncio.to_thread(state.watcher.first_poll_done.wait)
         yield
         await asyncio.to_thread(state.stop)
 

@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
     if not _loopback(settings.host) and not token:
         logger.warning("Listening on %s without a bearer token: set %s to require one",
                        settings.host, settings.auth_token_env)  # fmt: skip
-    app = create_app(settings, token=token, freeze_gc=True)
+    app = create_app(settings, token=token, freeze_gc=True, load_in_background=True)
     # The log writer and model watcher threads hold the GIL in short bursts; a shorter
     # switch interval keeps the event loop from waiting up to 5 ms behind them (p99).
     sys.setswitchinterval(0.0005)
