@@ -40,7 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--env", default=None, help="Kedro configuration environment (default: local)")
     add("--model-uri", default=os.environ.get("MARVEL_MODEL_URI"),
         help="models:/<name>@<alias> (followed), models:/<name>/<v>, runs:/... or a path")  # fmt: skip
-    add("--model-version", default=None, help="version label for a model given by path")
+    add("--model-version", default=os.environ.get("MARVEL_MODEL_VERSION"),
+        help="version label for a model given by path")  # fmt: skip
     add("--host", default=None)
     add("--port", type=int, default=None)
     add("--ab-share", type=float, default=None, help="share of PageIDs answered by challenger")
@@ -103,6 +104,7 @@ def main(argv: list[str]) -> int:
     import uvicorn
 
     from marvel_mlops.serving.app import create_app
+    from marvel_mlops.serving.models import source_for
 
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
@@ -116,7 +118,8 @@ def main(argv: list[str]) -> int:
     if not _loopback(settings.host) and not token:
         logger.warning("Listening on %s without a bearer token: set %s to require one",
                        settings.host, settings.auth_token_env)  # fmt: skip
-    app = create_app(settings, token=token or None, freeze_gc=True)
+    source = source_for(settings.model_name, settings.model_uri, args.model_version)
+    app = create_app(settings, source, token=token or None, freeze_gc=True)
     # The log writer and model watcher threads hold the GIL in short bursts; a shorter
     # switch interval keeps the event loop from waiting up to 5 ms behind them (p99).
     sys.setswitchinterval(0.0005)
