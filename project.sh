@@ -99,7 +99,7 @@ ensure_base_images() {
 # model of MODEL_URI (e.g. models:/marvel_character_model@champion, from the project's MLflow
 # registry or MLFLOW_TRACKING_URI) baked in. Prints the image name last.
 build_image() {
-  local bake="" tag="" target="serving" version="" commit dirty ca=()
+  local bake="" tag="" target="serving" version="" commit dirty lock ca=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --bake) bake="$2"; shift 2 ;;
@@ -118,11 +118,16 @@ build_image() {
   tag="${tag:-localhost/marvel-serving:latest}"
   [ -s /etc/ssl/certs/ca-certificates.crt ] && ca=(--secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt)
   say "Building $tag (target $target, base $BASE_IMAGE)"
+  lock="$(sha256sum uv.lock | cut -d ' ' -f 1)"
+  # The labels are given again as --label: buildah reuses a cached LABEL step whose build
+  # arguments changed, so the Dockerfile's labels alone could carry an older commit.
   podman build --format docker --network host --target "$target" "${ca[@]}" \
     --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg UV_IMAGE="$UV_IMAGE" \
     --build-arg GIT_COMMIT="$commit" --build-arg GIT_DIRTY="$dirty" \
-    --build-arg UV_LOCK_SHA256="$(sha256sum uv.lock | cut -d ' ' -f 1)" \
-    ${version:+--build-arg MODEL_VERSION="$version"} -t "$tag" . >&2
+    --build-arg UV_LOCK_SHA256="$lock" ${version:+--build-arg MODEL_VERSION="$version"} \
+    --label org.opencontainers.image.revision="$commit" --label io.marvel-mlops.git-dirty="$dirty" \
+    --label io.marvel-mlops.uv-lock-sha256="$lock" \
+    ${version:+--label io.marvel-mlops.model-version="$version"} -t "$tag" . >&2
   echo "$tag"
 }
 

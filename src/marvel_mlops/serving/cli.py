@@ -81,7 +81,8 @@ def configure_mlflow(args: argparse.Namespace) -> None:
     import mlflow
 
     tracking, registry = args.tracking_uri, args.registry_uri
-    if tracking is None and not os.environ.get("MLFLOW_TRACKING_URI"):
+    has_conf = (args.project_path / "conf" / "base").is_dir()  # none in a baked container
+    if tracking is None and not os.environ.get("MLFLOW_TRACKING_URI") and has_conf:
         tracking, registry_conf = mlflow_uris(args.project_path, args.env)
         registry = registry or registry_conf
     if tracking:
