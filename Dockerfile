@@ -35,16 +35,18 @@ RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca_bundle \
     && uv venv --python python3 /opt/venv \
     && uv pip install --no-deps -r /opt/requirements.txt \
     && uv pip check
+
+# The project as a wheel, with the uv.lock digest packaged into it (its own stage: a code
+# change rebuilds only the wheel and its small layer in the runtime image).
+FROM build AS wheel
 COPY src ./src
-# The project as a wheel (not editable), with the uv.lock digest packaged into it.
 ARG UV_LOCK_SHA256=
 RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca_bundle \
     if [ -s /run/secrets/ca_bundle ]; then export SSL_CERT_FILE=/run/secrets/ca_bundle; fi; \
     sha256sum uv.lock | cut -d ' ' -f 1 > src/marvel_mlops/uv.lock.sha256 \
     && if [ -n "$UV_LOCK_SHA256" ] && [ "$UV_LOCK_SHA256" != "$(cat src/marvel_mlops/uv.lock.sha256)" ]; then \
          echo "UV_LOCK_SHA256 ($UV_LOCK_SHA256) is not the digest of uv.lock" >&2; exit 1; fi \
-    && uv build --wheel --out-dir /opt/dist \
-    && uv pip install --no-deps /opt/dist/*.whl
+    && uv build --wheel --out-dir /opt/dist
 
 FROM ${BASE_IMAGE} AS runtime
 # LightGBM needs OpenMP (libgomp1): installed unless the base image has it already.
@@ -53,6 +55,9 @@ RUN dpkg -s libgomp1 >/dev/null 2>&1 || { apt-get update \
 RUN useradd --create-home --uid 10001 --user-group serving \
     && mkdir /data && chown serving:serving /data
 COPY --from=build /opt/venv /opt/venv
+RUN --mount=type=bind,from=wheel,source=/opt/dist,target=/opt/dist \
+    --mount=type=bind,from=uv,source=/uv,target=/usr/local/bin/uv \
+    uv pip install --python /opt/venv/bin/python --no-deps --compile-bytecode /opt/dist/*.whl
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     KEDRO_DISABLE_TELEMETRY=true \
