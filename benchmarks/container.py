@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,14 @@ def main() -> None:
     args = parser.parse_args()
     size_mb = int(podman("image", "inspect", "--format", "{{.Size}}", args.image)) / 1e6
     workdir = Path(tempfile.mkdtemp(prefix="marvel_container_bench_"))
+    try:
+        run_both(args, workdir, size_mb)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_both(args, workdir: Path, size_mb: float) -> None:
+    """Outside, then inside; prints the figures and the JSON line."""
     print(f"Training a model into {workdir} ...", flush=True)
     uri, name = bench.bootstrap_registry(workdir, args.bootstrap_rows)
     bodies = bench.request_bodies(1, 2000, 1)
