@@ -41,7 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--env", default=None, help="Kedro configuration environment (default: local)")
     add("--model-uri", default=os.environ.get("MARVEL_MODEL_URI"),
         help="models:/<name>@<alias> (followed), models:/<name>/<v>, runs:/... or a path")  # fmt: skip
-    add("--model-version", default=None,
+    add("--model-version", default=os.environ.get("MARVEL_MODEL_VERSION"),
         help="version label shown for a model given by path or runs:/ URI")  # fmt: skip
     add("--host", default=None)
     add("--port", type=int, default=None)
@@ -83,7 +83,8 @@ def configure_mlflow(args: argparse.Namespace) -> None:
     import mlflow
 
     tracking, registry = args.tracking_uri, args.registry_uri
-    if tracking is None and not os.environ.get("MLFLOW_TRACKING_URI"):
+    has_conf = (args.project_path / "conf" / "base").is_dir()  # none in a baked container
+    if tracking is None and not os.environ.get("MLFLOW_TRACKING_URI") and has_conf:
         tracking, registry_conf = mlflow_uris(args.project_path, args.env)
         registry = registry or registry_conf
     if tracking:
