@@ -30,7 +30,7 @@ def test_every_result_gets_one_line_with_its_numbers_and_where_to_look():
     assert "champion  refuse: version 3 (previous 2)" in text
     assert "monitoring Retraining NEEDED for v2" in text and " - x" not in text
     assert "report    data/08_reporting/monitoring/report.html" in text
-    assert "bash project.sh kedro mlflow ui" in lines[-1]
+    assert "bash project.sh mlflow-ui" in lines[-1]
     assert all("\n" not in line for line in lines)
 
 

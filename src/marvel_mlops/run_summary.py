@@ -68,7 +68,7 @@ def summary_lines(results: dict[str, Any], report: str | None) -> list[str]:
     if report:
         lines.append(f"report    {report}")
     lines.append(
-        "next      bash project.sh kedro mlflow ui (runs, registered model) | "
+        "next      bash project.sh mlflow-ui (runs, registered model) | "
         "bash project.sh viz (pipelines) | bash project.sh serve (REST API)"
     )
     return lines
