@@ -57,12 +57,20 @@ def client() -> MlflowClient:
     return MlflowClient()
 
 
+# What the registry answers for a missing model or alias (local stores / Unity Catalog).
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
 def version_for_alias(name: str, alias: str) -> str | None:
-    """The version an alias points to, or ``None`` (no alias, or no model yet)."""
+    """The version an alias points to; ``None`` only when the registry says the model or
+    alias does not exist. Any other failure (an unreachable registry, ...) raises, so an
+    outage is never mistaken for a missing alias."""
     try:
         return str(client().get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND_CODES:
+            return None
+        raise
 
 
 def load_version(name: str, version: str, alias: str | None = None) -> RegisteredModel:

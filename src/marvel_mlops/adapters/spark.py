@@ -94,3 +94,10 @@ def from_arrow(table: Any) -> Any:
     if table.num_rows == 0:
         return spark.createDataFrame([], schema=from_arrow_schema(table.schema))
     return spark.createDataFrame(table)
+
+
+def empty_frame(contract: dict[str, str]) -> Any:
+    """A Spark DataFrame with no rows and a column contract's schema (``data.schema``)."""
+    from marvel_mlops.data.schema import arrow_schema
+
+    return from_arrow(arrow_schema(contract).empty_table())

@@ -18,6 +18,8 @@ from typing import Any
 from kedro.io import AbstractDataset
 from kedro.io.core import DatasetError
 
+from marvel_mlops.datasets.json_marker import JSONMarkerDataset
+
 # Databricks limits: keys up to 255 characters, JSON values up to 48 KiB.
 MAX_KEY_LENGTH = 255
 MAX_VALUE_BYTES = 48 * 1024
@@ -50,17 +52,16 @@ class TaskValueDataset(AbstractDataset):
     def __init__(self, *, key: str, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         validate_task_value(key, None)
         self._key, self._filepath = key, filepath
+        self._file = JSONMarkerDataset(filepath=filepath)  # written whole or not at all
         self.metadata = metadata
 
     def save(self, data: Any) -> None:
         validate_task_value(self._key, data)
-        path = Path(self._filepath)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"key": self._key, "value": data}))
-        except OSError as exc:
+            self._file.save({"key": self._key, "value": data})
+        except (OSError, DatasetError) as exc:
             raise DatasetError(
-                f"Cannot publish task value '{self._key}' to {path}: {exc}. The job's "
+                f"Cannot publish task value '{self._key}' to {self._filepath}: {exc}. The job's "
                 "condition task would read nothing: failing instead."
             ) from exc
 

@@ -88,15 +88,7 @@ class RegistrySource:
         Any other failure (registry unreachable, ...) raises, so it is never mistaken for a
         removed alias.
         """
-        from mlflow.exceptions import MlflowException
-
-        try:
-            found = registry.client().get_model_version_by_alias(self.name, self.alias_of(alias))
-        except MlflowException as error:
-            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                return None
-            raise
-        return str(found.version)
+        return registry.version_for_alias(self.name, self.alias_of(alias))
 
     def load(self, version: str) -> ServedModel:
         loaded = registry.load_version(self.name, version)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from marvel_mlops.adapters.spark import from_arrow
-from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS, arrow_schema
+from marvel_mlops.adapters.spark import empty_frame
+from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS
 from marvel_mlops.monitoring import endpoint_log
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,6 @@ SERVED_ENTITY_COLUMNS = {
     "change_time": "timestamp",
 }
 """The columns of ``system.serving.served_entities`` that ingestion reads."""
-
-
-def _empty(contract: dict[str, str]) -> Any:
-    return from_arrow(arrow_schema(contract).empty_table())
 
 
 def _with_reject_id(rejects: Any) -> Any:
@@ -53,8 +49,12 @@ def ingest_endpoint_requests(
     """
     if payload is None:
         logger.warning("No endpoint inference table yet: nothing to ingest")
-        return _empty(INFERENCE_LOG_COLUMNS), _with_reject_id(_empty(endpoint_log.REJECT_COLUMNS))
-    entities = served_entities if served_entities is not None else _empty(SERVED_ENTITY_COLUMNS)
+        return empty_frame(INFERENCE_LOG_COLUMNS), _with_reject_id(
+            empty_frame(endpoint_log.REJECT_COLUMNS)
+        )
+    entities = (
+        served_entities if served_entities is not None else empty_frame(SERVED_ENTITY_COLUMNS)
+    )
     watermark = None if logged is None else endpoint_log.endpoint_watermark(logged)
     rows, rejects = endpoint_log.ingest_payload(
         payload, entities, watermark, float(params["lookback_hours"]), params["endpoint_name"]

@@ -11,13 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from marvel_mlops.adapters.spark import from_arrow, get_spark
+from marvel_mlops.adapters.spark import empty_frame, get_spark
 from marvel_mlops.data.schema import (
     CATEGORICAL_FEATURES,
     GROUND_TRUTH_COLUMNS,
     INFERENCE_LOG_COLUMNS,
     NUMERIC_FEATURES,
-    arrow_schema,
 )
 from marvel_mlops.deployments import latest_serving_version
 from marvel_mlops.monitoring import alerts as alert_rules
@@ -70,9 +69,9 @@ def prepare_inference(
 
     if inference_log is None:
         logger.warning("No inference_log table yet: nothing to monitor")
-        inference_log = from_arrow(arrow_schema(INFERENCE_LOG_COLUMNS).empty_table())
+        inference_log = empty_frame(INFERENCE_LOG_COLUMNS)
     if ground_truth is None:
-        ground_truth = from_arrow(arrow_schema(GROUND_TRUTH_COLUMNS).empty_table())
+        ground_truth = empty_frame(GROUND_TRUTH_COLUMNS)
     windowed = sketch.with_window(inference_log, params["granularity"])
     return sketch.with_labels(windowed, ground_truth).persist(StorageLevel.MEMORY_AND_DISK)
 
@@ -152,7 +151,7 @@ def sketch_baseline(
     baseline = select_baseline(training_baseline, deployments)
     if baseline is None:
         logger.warning("No trained model yet: no drift baseline")
-        baseline = from_arrow(arrow_schema(BASELINE_COLUMNS).empty_table())
+        baseline = empty_frame(BASELINE_COLUMNS)
     categorical, numeric = _columns(baseline=True)
     config = params["sketch"]
     return sketch.value_sketch(
