@@ -98,7 +98,7 @@ def run_ours(root: Path) -> dict:
     import yaml
 
     from marvel_mlops.adapters import spark as spark_adapter
-    from marvel_mlops.monitoring.datasets import read_delta_spark
+    from marvel_mlops.datasets import SparkDeltaTableDataset
     from marvel_mlops.pipelines.monitoring import nodes
 
     started = time.perf_counter()
@@ -110,13 +110,13 @@ def run_ours(root: Path) -> dict:
         "monitoring"
     ]
     frame = nodes.prepare_inference(
-        read_delta_spark(str(root / "inference_log")),
-        read_delta_spark(str(root / "ground_truth")),
+        SparkDeltaTableDataset(filepath=str(root / "inference_log")).load(),
+        SparkDeltaTableDataset(filepath=str(root / "ground_truth")).load(),
         params,
     )
     windows = nodes.select_windows(frame, pd.DataFrame(), params)
     window_sketch = nodes.sketch_windows(frame, windows, params)
-    reference = read_delta_spark(str(root / "reference"))
+    reference = SparkDeltaTableDataset(filepath=str(root / "reference")).load()
     if "model_version" not in reference.columns:
         from pyspark.sql import functions as F
 

@@ -17,23 +17,9 @@ from kedro.io.core import DatasetError
 
 from marvel_mlops.adapters import delta, registry
 from marvel_mlops.adapters.spark import get_spark
-from marvel_mlops.datasets.delta_spark import read_spark
 from marvel_mlops.datasets.table_reference import TableReferenceDataset, table_exists
 
 logger = logging.getLogger(__name__)
-
-
-def read_delta_spark(path: str, version: int | None = None) -> Any:
-    """A Delta table (at a version) as a Spark DataFrame, read by Spark's Parquet reader.
-
-    Moving rows through Arrow into ``createDataFrame`` costs about 13 s per million rows
-    on two cores; Spark reading the table's active Parquet files costs a fraction. Tables
-    with partition columns or without files fall back to Arrow.
-    """
-    table = delta.open_table(path, version)
-    if table is None:
-        raise DatasetError(f"No Delta table at '{path}' (version {version})")
-    return read_spark(table)
 
 
 class TableExistsDataset(TableReferenceDataset):
