@@ -50,6 +50,13 @@ ensure_chromium() {
     "install it (e.g. 'sudo apt-get install chromium')" chromium
 }
 
+ensure_pushgateway() {
+  # tests/datasets/test_prometheus_metrics.py pushes to Debian's Pushgateway and scrapes it.
+  if [ -x "${MARVEL_PUSHGATEWAY:-/usr/bin/prometheus-pushgateway}" ]; then return; fi
+  apt_install "The Prometheus push test needs a Pushgateway" \
+    "install it (e.g. 'sudo apt-get install prometheus-pushgateway')" prometheus-pushgateway
+}
+
 # The serving container is built and run with Debian's podman as root, with runc: crun fails
 # on hybrid cgroups and setrlimit is not permitted on our machines, hence this containers.conf.
 CONTAINERS_DIR="$PWD/.tools/containers"
@@ -158,7 +165,7 @@ cmd="${1:-run}"; shift || true
 case "$cmd" in
   setup) setup ;;
   run) setup; kedro_ run "$@" ;;
-  test) setup; ensure_chromium
+  test) setup; ensure_chromium; ensure_pushgateway
         # The container test skips (saying why) where apt cannot install podman.
         (install_podman) || say "podman is not installable here: the container test will be skipped"
         containers_conf; "$UV" run --frozen --no-sync pytest "$@" ;;

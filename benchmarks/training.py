@@ -37,7 +37,7 @@ from marvel_mlops.model.features import (
     normalise_plain,
     origin_group,
 )
-from marvel_mlops.model.metrics import classification_metrics, majority_baseline
+from marvel_mlops.model.classification_metrics import classification_metrics, majority_baseline
 from marvel_mlops.model.training import build_pipeline, choose_threshold, fit_pipeline
 from marvel_mlops.model.training import search_hyperparameters as search
 

@@ -102,48 +102,10 @@ def mlflow_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="session")
 def small_characters():
     """Clean train/test frames (the data_processing output shape), generated small."""
-    from marvel_mlops.data.generator import generate_characters
-    from marvel_mlops.data.schema import RAW_TO_CLEAN
+    from tests.factories import clean_characters
 
-    raw = generate_characters(n_rows=6000, seed=21).rename(columns=RAW_TO_CLEAN)
-    raw["alive"] = (raw["alive"] == "Alive").astype(int)
-    raw = raw.replace({"": None})
+    raw = clean_characters(6000, seed=21)
     return raw.iloc[:4500].reset_index(drop=True), raw.iloc[4500:].reset_index(drop=True)
-
-
-def train_model(train, seed=42, model_params=None, label_noise=0.0):
-    """A real fitted MarvelCharacterModel (optionally trained on partly shuffled labels)."""
-    import numpy as np
-
-    from marvel_mlops.model.features import INPUT_COLUMNS
-    from marvel_mlops.model.pyfunc import MarvelCharacterModel
-    from marvel_mlops.model.training import build_pipeline, fit_pipeline
-
-    y = train["alive"].to_numpy().copy()
-    if label_noise:
-        rng = np.random.default_rng(seed)
-        flip = rng.random(len(y)) < label_noise
-        y[flip] = rng.permutation(y[flip])
-    params = model_params or {"n_estimators": 80, "learning_rate": 0.1, "num_leaves": 15}
-    pipeline = build_pipeline(
-        {"min_category_count": 20, "top_teams": 10, "top_creators": 10}, params, seed
-    )
-    return MarvelCharacterModel(fit_pipeline(pipeline, train[list(INPUT_COLUMNS)], y), 0.6)
-
-
-def register(model, name, train):
-    """Logs and registers ``model`` in the active registry; returns the version."""
-    import mlflow
-
-    from marvel_mlops.adapters import registry
-    from marvel_mlops.model.features import INPUT_COLUMNS
-    from marvel_mlops.pipelines.training.nodes import model_signature
-
-    with mlflow.start_run():
-        info = registry.log_and_register(
-            model, name, model_signature(), train[list(INPUT_COLUMNS)].head(3), {"test": "yes"}
-        )
-    return info["version"]
 
 
 def _end_active_mlflow_runs() -> None:
@@ -157,7 +119,10 @@ def _end_active_mlflow_runs() -> None:
         try:
             mlflow.end_run()
         except Exception:  # noqa: BLE001 - its store may be gone with its tmp folder
-            fluent._active_run_stack.get().pop()
+            stack = fluent._active_run_stack.get()
+            if not stack:
+                return
+            stack.pop()
 
 
 @pytest.fixture(autouse=True)

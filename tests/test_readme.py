@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from marvel_mlops.mlflow_ui import ui_links
+from marvel_mlops.cli.mlflow_ui import ui_links
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

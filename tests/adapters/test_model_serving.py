@@ -146,3 +146,35 @@ def test_a_new_champion_moves_the_served_version(stub):
     promoted = EndpointSpec(**{**SPEC.__dict__, "champion_version": "5"})
     ensure_endpoint(client(stub), promoted)
     assert stub.endpoints["marvel"]["config"]["served_entities"][0]["entity_version"] == "5"
+
+
+def test_the_serving_endpoint_dataset_applies_the_deployment_spec(stub, tmp_path):
+    """The deployment node's spec, saved through conf/databricks' dataset: real SDK requests."""
+    from marvel_mlops.datasets import ModelServingEndpointDataset
+    from marvel_mlops.pipelines.deployment.nodes import serving_endpoint_spec
+    from marvel_mlops.registry_changes import AliasState
+
+    endpoint = {
+        "name": "marvel-dev",
+        "workload_size": "Small",
+        "scale_to_zero": True,
+        "ai_gateway_inference_table": True,
+        "inference_table": ["dev", "marvel", "marvel_endpoint"],
+    }
+    dataset = ModelServingEndpointDataset(
+        filepath=str(tmp_path / "reports/serving_endpoint.json"),
+        client_config={"host": stub.url, "token": "dapi-test-token", "auth_type": "pat"},
+    )
+    nothing = serving_endpoint_spec(AliasState("dev.marvel.model"), endpoint, 0.0)
+    dataset.save(nothing)
+    assert stub.requests == [] and dataset.load()["action"] == "skipped (no champion)"
+
+    aliases = AliasState("dev.marvel.model", {"champion": "3", "challenger": "4"})
+    dataset.save(serving_endpoint_spec(aliases, endpoint, 0.25))
+    [(method, path, body)] = writes(stub)
+    assert (method, path) == ("POST", PREFIX)
+    versions = {e["name"]: e["entity_version"] for e in body["config"]["served_entities"]}
+    assert versions == {"champion": "3", "challenger": "4"}
+    assert body["ai_gateway"]["inference_table_config"]["catalog_name"] == "dev"
+    record = dataset.load()
+    assert (record["action"], record["champion_version"]) == ("created", "3")

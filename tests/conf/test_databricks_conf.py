@@ -42,11 +42,12 @@ def test_the_target_catalog_is_one_value(catalog):
     assert train._describe()["catalog"] == catalog and "train_set" in str(train._describe())
     assert entries["predictions"]["catalog"] == catalog
     expected_model = f"{catalog}.marvel_characters.marvel_character_model"
-    assert params["training"]["model_name"] == expected_model
-    assert params["deployment"]["model_name"] == expected_model
-    assert entries["champion_model"]["model_name"] == expected_model
+    for registry_entry in ("champion_model", "model_registration", "model_aliases"):
+        assert entries[registry_entry]["model_name"] == expected_model
+    assert params["evaluation"]["model_name"] == expected_model
     assert params["training"]["search"]["budget"] > 0  # base keys survive the override
-    assert params["deployment"]["endpoint"]["enabled"] is True
+    assert entries["serving_endpoint"]["type"].endswith("ModelServingEndpointDataset")
+    assert params["deployment"]["endpoint"]["name"] == "marvel-character-model-dev"
     conf.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
     assert conf["mlflow"]["server"]["mlflow_registry_uri"] == "databricks-uc"
 
@@ -73,7 +74,8 @@ MLFLOW_DATASETS = (
 )
 MODEL_DATASETS = (
     "marvel_mlops.datasets.RegisteredModelDataset",
-    "marvel_mlops.monitoring.datasets.MonitoredModelDataset",
+    "marvel_mlops.datasets.ModelRegistrationDataset",
+    "marvel_mlops.datasets.ModelAliasesDataset",
 )
 UC_NAME = re.compile(r"^mlops_acc\.marvel_characters\.[a-z_]+$")
 SYSTEM_TABLES = ("system.serving.served_entities",)
@@ -107,6 +109,7 @@ def _home(name: str, config: dict) -> str:
         "MemoryDataset": "memory",
         "kedro.io.MemoryDataset": "memory",
         "marvel_mlops.datasets.LocalOnlyDataset": "refused",
+        "marvel_mlops.datasets.RunLineageDataset": "the running code",
         **dict.fromkeys(MLFLOW_DATASETS, "mlflow"),  # the workspace's tracking server
     }
     if kind in plain:
@@ -129,6 +132,9 @@ def test_every_dataset_of_every_pipeline_has_a_databricks_home(databricks_datase
     assert homes["raw_characters"] == "volume"
     assert homes["monitored_model"] == "unity catalog model"
     assert homes["train_set@spark"] == "unity catalog"
+    for registry_entry in ("model_registration", "model_aliases", "model_alias_changes"):
+        assert homes[registry_entry] == "unity catalog model"
+    assert homes["serving_endpoint"] == "volume"  # its record; the endpoint itself via the SDK
     # Demo traffic is the only thing refused, and only its outputs.
     refused = {name for name, home in homes.items() if home == "refused"}
     assert refused == {"inference_log@demo", "ground_truth@demo"}

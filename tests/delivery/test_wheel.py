@@ -135,7 +135,7 @@ def test_wheel_declares_runtime_dependencies_but_not_pyspark(packaged: Packaged)
         [metadata_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
         metadata = email.message_from_bytes(wheel.read(metadata_name))
         [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-        assert "marvel-mlops = marvel_mlops.console:main" in wheel.read(entry_points).decode()
+        assert "marvel-mlops = marvel_mlops.cli.main:main" in wheel.read(entry_points).decode()
     requires = metadata.get_all("Requires-Dist")
     core = [r for r in requires if "extra ==" not in r]
     for needed in ("kedro", "kedro-datasets", "kedro-mlflow", "mlflow", "deltalake", "lightgbm"):

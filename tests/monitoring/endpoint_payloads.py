@@ -29,7 +29,7 @@ from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.monitoring import traffic
 from marvel_mlops.serving.app import create_app
 from marvel_mlops.serving.settings import InferenceLogSettings, ServingSettings
-from tests.conftest import register, train_model
+from tests.factories import register, train_model
 
 MODEL_NAME = "marvel_endpoint_test_model"
 JSON = {"content-type": "application/json"}

@@ -8,14 +8,11 @@ import mlflow
 import pyarrow as pa
 
 from marvel_mlops.adapters import delta, registry
-from marvel_mlops.model.features import INPUT_COLUMNS
-from marvel_mlops.model.pyfunc import MarvelCharacterModel
-from marvel_mlops.model.training import build_pipeline, fit_pipeline
 from marvel_mlops.monitoring import traffic
-from marvel_mlops.pipelines.training.nodes import model_signature, snapshot_baseline
+from marvel_mlops.pipelines.training.nodes import snapshot_baseline
+from tests.factories import register, train_model
 
 MODEL_NAME = "marvel_character_model"
-FEATURES = {"min_category_count": 20, "top_teams": 8, "top_creators": 8}
 
 
 def register_champion(root: Path, train_rows: int = 4000, seed: int = 5) -> dict:
@@ -34,21 +31,13 @@ def register_champion(root: Path, train_rows: int = 4000, seed: int = 5) -> dict
     train = traffic.characters(train_rows, seed)
     table = str(root / "lakehouse" / "train_set")
     version = delta.write_table(table, pa.Table.from_pandas(train, preserve_index=False))
-    pipeline = build_pipeline(FEATURES, {"n_estimators": 60, "num_leaves": 15}, seed=7)
-    fit_pipeline(pipeline, train[list(INPUT_COLUMNS)], train["alive"].to_numpy())
+    model = train_model(train, seed=7, model_params={"n_estimators": 60, "num_leaves": 15})
     tags = {"train_set_table": table, "train_set_delta_version": str(version)}
-    with mlflow.start_run(experiment_id=experiment_id):
-        info = registry.log_and_register(
-            MarvelCharacterModel(pipeline, 0.6),
-            MODEL_NAME,
-            model_signature(),
-            train[list(INPUT_COLUMNS)].head(3),
-            tags,
-        )
-    registry.set_alias(MODEL_NAME, registry.CHAMPION, info["version"])
-    baseline = snapshot_baseline(MarvelCharacterModel(pipeline, 0.6), train, info)
+    champion = register(model, MODEL_NAME, train, tags, experiment_id)
+    registry.set_alias(MODEL_NAME, registry.CHAMPION, champion)
+    baseline = snapshot_baseline(model, train, {"version": champion})
     delta.write_table(
         str(root.parent / "lakehouse" / "training_baseline"),
         pa.Table.from_pandas(baseline, preserve_index=False),
     )
-    return {"uri": uri, "version": info["version"], "train_set": table}
+    return {"uri": uri, "version": champion, "train_set": table}

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
+from marvel_mlops.cli.retrain_check import EXIT_RETRAIN, main
 from marvel_mlops.monitoring.alerts import retraining_decision
-from marvel_mlops.monitoring.trigger import EXIT_RETRAIN, main
 
 
 def alerts(breaches: list[bool], model_id: str = "3") -> pd.DataFrame:

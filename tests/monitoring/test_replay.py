@@ -11,7 +11,7 @@ import mlflow
 import pytest
 from deltalake import DeltaTable
 
-from marvel_mlops.monitoring.replay import main, parse_marginal
+from marvel_mlops.cli.replay import main, parse_marginal
 from tests.monitoring.helpers import register_champion
 
 

@@ -6,6 +6,8 @@ does not, a forced promotion keeps the rollback target, rollback restores it.
 """
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import mlflow
@@ -15,11 +17,35 @@ from deltalake import DeltaTable
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from marvel_mlops import lineage
 from marvel_mlops.adapters import registry
 
 PIPELINES = ["data_processing", "training", "evaluation", "deployment"]
 SMALL = {"raw_rows": 4000, "training": {"search": {"budget": 1, "folds": 2}}}
 MODEL = "marvel_character_model"
+HEX40, HEX64 = re.compile(r"[0-9a-f]{40}"), re.compile(r"[0-9a-f]{64}")
+TAG_SHAPES = {  # what each lineage tag of a registered version must look like
+    "git_commit": HEX40,
+    "git_dirty": re.compile(r"true|false"),
+    "kedro_run_id": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z"),
+    "uv_lock_sha256": HEX64,
+    "train_set_delta_version": re.compile(r"\d+"),
+    "test_set_delta_version": re.compile(r"\d+"),
+    "decision_threshold": re.compile(r"0\.\d{6}"),
+    "processing_run_id": re.compile(r"[0-9a-f]{16}"),
+    "raw_file_sha256": HEX64,
+}
+
+
+def commit_project(project: Path) -> str:
+    """Makes the copy a git checkout with one commit (the lineage reads the commit)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=project, check=True)
+    lineage.git_info.cache_clear()
+    head = ["git", "rev-parse", "HEAD"]
+    return subprocess.run(head, cwd=project, check=True, capture_output=True, text=True).stdout
 
 
 def run(project: Path, pipelines=PIPELINES, **params) -> None:
@@ -44,23 +70,15 @@ def aliases() -> dict[str, str | None]:
 
 @pytest.mark.slow
 def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
+    commit = commit_project(project_copy).strip()
     run(project_copy)
     mlflow.set_tracking_uri(f"sqlite:///{project_copy}/data/mlflow/mlflow.db")
     mlflow.set_registry_uri(f"sqlite:///{project_copy}/data/mlflow/mlflow.db")
     assert aliases() == {"challenger": "1", "champion": "1", "previous-champion": None}
     tags = registry.version_tags(MODEL, "1")
-    for key in (
-        "git_commit",
-        "git_dirty",
-        "kedro_run_id",
-        "uv_lock_sha256",
-        "train_set_delta_version",
-        "test_set_delta_version",
-        "decision_threshold",
-        "processing_run_id",
-        "raw_file_sha256",
-    ):
-        assert tags[key], key
+    for key, shape in TAG_SHAPES.items():
+        assert shape.fullmatch(tags[key]), f"{key}={tags[key]!r}"
+    assert tags["git_commit"] == commit
     summary_path = project_copy / "data/08_reporting/data_processing_summary.json"
     assert tags["processing_run_id"] == json.loads(summary_path.read_text())["processing_run_id"]
     assert tags["promotion_decision"] == "promote"
@@ -77,7 +95,7 @@ def test_promote_rerun_force_and_rollback(project_copy: Path, spark):
     run(project_copy, evaluation={"mode": "disabled"})
     assert aliases() == {"challenger": "3", "champion": "3", "previous-champion": "1"}
 
-    from marvel_mlops.pipelines.deployment.cli import rollback_main
+    from marvel_mlops.cli.rollback import main as rollback_main
 
     assert rollback_main([]) == 0  # v3 loses every serving alias, challenger included
     assert aliases() == {"challenger": None, "champion": "1", "previous-champion": None}

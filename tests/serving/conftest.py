@@ -16,17 +16,12 @@ import pytest
 import uvicorn
 
 from marvel_mlops.adapters import registry
-from marvel_mlops.data.generator import generate_characters
-from marvel_mlops.data.schema import RAW_TO_CLEAN
 from marvel_mlops.model.features import INPUT_COLUMNS
-from marvel_mlops.model.pyfunc import MarvelCharacterModel
-from marvel_mlops.model.training import build_pipeline, fit_pipeline
-from marvel_mlops.pipelines.training.nodes import model_signature
 from marvel_mlops.serving.server import uvicorn_config
 from marvel_mlops.serving.settings import InferenceLogSettings, ServingSettings
+from tests.factories import clean_characters, register, train_model
 
 MODEL_NAME = "marvel_test_model"
-FEATURES = {"min_category_count": 20, "top_teams": 8, "top_creators": 8}
 
 
 @dataclass(frozen=True)
@@ -40,23 +35,10 @@ class Store:
     characters: pd.DataFrame
 
 
-def clean_characters(n_rows: int, seed: int) -> pd.DataFrame:
-    """Generated characters with clean column names (page_id, attributes, alive)."""
-    raw = generate_characters(n_rows, seed).rename(columns=RAW_TO_CLEAN)
-    raw["alive"] = (raw["alive"].str.lower() == "alive").astype(int)
-    return raw
-
-
 def train_and_register(name: str, data: pd.DataFrame, params: dict, threshold: float) -> str:
     """Fits a small real model and registers it; returns the version."""
-    pipeline = build_pipeline(FEATURES, params, seed=7)
-    fit_pipeline(pipeline, data[list(INPUT_COLUMNS)], data["alive"].to_numpy())
-    model = MarvelCharacterModel(pipeline, threshold)
-    with mlflow.start_run():
-        info = registry.log_and_register(
-            model, name, model_signature(), data[list(INPUT_COLUMNS)].head(3), {"test": "1"}
-        )
-    return info["version"]
+    model = train_model(data, seed=7, model_params=params, threshold=threshold)
+    return register(model, name, data, {"test": "1"})
 
 
 def use_store(uri: str) -> None:

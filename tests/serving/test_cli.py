@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from marvel_mlops.serving.cli import parse_args, settings_from_args
+from marvel_mlops.cli.serve import parse_args, settings_from_args
 from marvel_mlops.serving.settings import SettingsError, settings_from_params
 from tests.serving.conftest import random_records, read_log
 

@@ -22,9 +22,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 
+from marvel_mlops.registry_changes import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
-CHALLENGER, CHAMPION, PREVIOUS_CHAMPION = "challenger", "champion", "previous-champion"
 MODEL_REQUIREMENTS = (
     "mlflow",
     "lightgbm",
@@ -117,7 +118,9 @@ def _model_code() -> Path:
     shutil.copytree(
         package / "model", target / "model", ignore=shutil.ignore_patterns("__pycache__")
     )
-    (target / "__init__.py").write_text('"""Model code shipped with the MLflow model."""\n')
+    # The package's own __init__ (its warning filters): MLflow re-imports the package
+    # from this copy when it loads the model.
+    shutil.copy(package / "__init__.py", target / "__init__.py")
     return target
 
 

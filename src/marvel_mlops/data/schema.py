@@ -13,8 +13,6 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 """Arrow types of the contract type names used below (Delta-compatible)."""
 
-RAW_INDEX_COLUMN = ""
-"""The raw CSV's first column is an unnamed pandas index."""
 
 RAW_COLUMNS: tuple[str, ...] = (
     "PageID",
@@ -48,8 +46,6 @@ RAW_TO_CLEAN: dict[str, str] = {
     "Creators": "creators",
 }
 
-REQUIRED_RAW_COLUMNS: tuple[str, ...] = ("PageID", "Alive")
-"""Columns without which a row cannot be used (the key and the label)."""
 
 NUMERIC_RAW_COLUMNS: tuple[str, ...] = ("Height (m)", "Weight (kg)")
 

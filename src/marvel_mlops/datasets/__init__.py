@@ -1,13 +1,22 @@
 """Kedro datasets of the project: Delta tables for Spark and pandas, the raw characters
-file, registered models by alias and Delta table versions."""
+file, the model registry (models by alias, registrations, aliases), Delta table versions,
+the run's lineage, task values and the model-serving endpoint."""
 
 from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
 from marvel_mlops.datasets.json_marker import JSONMarkerDataset
 from marvel_mlops.datasets.local_only import LocalOnlyDataset
+from marvel_mlops.datasets.model_registry import (
+    ModelAliasesDataset,
+    ModelRegistrationDataset,
+    RegisteredModelDataset,
+)
+from marvel_mlops.datasets.prometheus_metrics import PrometheusMetricsDataset
 from marvel_mlops.datasets.raw_characters import RawCharactersDataset
-from marvel_mlops.datasets.registered_model import RegisteredModelDataset
+from marvel_mlops.datasets.run_lineage import RunLineageDataset
+from marvel_mlops.datasets.serving_endpoint import ModelServingEndpointDataset
 from marvel_mlops.datasets.spark_table import SparkTableDataset
+from marvel_mlops.datasets.table_reference import TableExistsDataset
 from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
 from marvel_mlops.datasets.task_value import TaskValueDataset
 
@@ -16,11 +25,17 @@ __all__ = [
     "JSONMarkerDataset",
     "LocalOnlyDataset",
     "ManagedMergeTableDataset",
+    "ModelAliasesDataset",
+    "ModelRegistrationDataset",
+    "ModelServingEndpointDataset",
     "PandasDeltaTableDataset",
+    "PrometheusMetricsDataset",
     "RawCharactersDataset",
     "RegisteredModelDataset",
+    "RunLineageDataset",
     "SparkDeltaTableDataset",
     "SparkTableDataset",
+    "TableExistsDataset",
     "TaskValueDataset",
 ]
 

@@ -38,3 +38,10 @@ class TableReferenceDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "table": self._table}
+
+
+class TableExistsDataset(TableReferenceDataset):
+    """Loads whether a table exists (the demo traffic generator runs only when it does not)."""
+
+    def load(self) -> bool:
+        return table_exists(self._filepath, self._table)

@@ -50,7 +50,6 @@ PAYLOAD_COLUMNS: dict[str, str] = {
 }
 """The documented AI Gateway inference (payload) table, column → Spark SQL type."""
 
-PAYLOAD_DDL = ", ".join(f"{name} {kind}" for name, kind in PAYLOAD_COLUMNS.items())
 
 REJECT_COLUMNS: dict[str, str] = {
     "request_id": "string",

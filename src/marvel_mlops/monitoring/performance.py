@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "f1_macro", "actual_alive_share")
-
 
 def _f1(tp: float, fp: float, fn: float) -> float:
     return 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0

@@ -1,14 +1,11 @@
-"""Prometheus metrics of the latest monitored windows, and the Pushgateway push."""
+"""Prometheus gauges of the latest monitored windows (pushed by ``PrometheusMetricsDataset``)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pandas as pd
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
-
-logger = logging.getLogger(__name__)
+from prometheus_client import CollectorRegistry, Gauge
 
 PREFIX = "marvel_mlops_monitoring"
 DRIFT_METRICS = (
@@ -82,16 +79,3 @@ def build_registry(
             registry=registry,
         ).set(pd.Timestamp(drift["window_start"].max()).timestamp())
     return registry
-
-
-def push(registry: CollectorRegistry, url: str | None, job: str) -> bool:
-    """Pushes to a Pushgateway when ``url`` is set; a failed push is logged, not fatal."""
-    if not url:
-        return False
-    try:
-        push_to_gateway(url, job=job, registry=registry, timeout=10)
-    except OSError as exc:
-        logger.warning("Pushgateway %s unreachable: %s", url, exc)
-        return False
-    logger.info("Pushed monitoring metrics to %s (job %s)", url, job)
-    return True

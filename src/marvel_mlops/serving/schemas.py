@@ -16,6 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import WithJsonSchema
 from typing_extensions import TypedDict
 
+from marvel_mlops.data.schema import NUMERIC_FEATURES
 from marvel_mlops.model.features import INPUT_COLUMNS
 
 STRICT = ConfigDict(extra="forbid", strict=True)
@@ -52,28 +53,14 @@ LenientMeasure = Annotated[
 ]
 
 
-class _Attributes(TypedDict, total=False):
-    universe: Text
-    identity: Text
-    gender: Text
-    marital_status: Text
-    teams: Text
-    height_m: Measure
-    weight_kg: Measure
-    origin: Text
-    creators: Text
+def _attributes(name: str, measure: Any) -> type:
+    """A TypedDict of the model's inputs, all optional: text, or ``measure`` for numbers."""
+    fields = {c: measure if c in NUMERIC_FEATURES else Text for c in INPUT_COLUMNS}
+    return TypedDict(name, fields, total=False)
 
 
-class _LenientAttributes(TypedDict, total=False):
-    universe: Text
-    identity: Text
-    gender: Text
-    marital_status: Text
-    teams: Text
-    height_m: LenientMeasure
-    weight_kg: LenientMeasure
-    origin: Text
-    creators: Text
+_Attributes = _attributes("_Attributes", Measure)
+_LenientAttributes = _attributes("_LenientAttributes", LenientMeasure)
 
 
 class Character(_Attributes, total=False):
@@ -177,8 +164,6 @@ class RequestSchemas:
     predict: TypeAdapter
     invocations: TypeAdapter
     records: TypeAdapter
-    predict_model: type[BaseModel]
-    invocation_models: tuple[type[BaseModel], ...]
 
 
 def request_schemas(max_records: int) -> RequestSchemas:
@@ -240,7 +225,6 @@ def request_schemas(max_records: int) -> RequestSchemas:
         ]
         params: Params = None
 
-    models = (DataframeSplitRequest, DataframeRecordsRequest, InputsRequest)
     union = Annotated[
         Annotated[DataframeSplitRequest, Tag("dataframe_split")]
         | Annotated[DataframeRecordsRequest, Tag("dataframe_records")]
@@ -258,8 +242,6 @@ def request_schemas(max_records: int) -> RequestSchemas:
         predict=TypeAdapter(PredictRequest),
         invocations=TypeAdapter(union),
         records=TypeAdapter(list[InvocationRecord]),
-        predict_model=PredictRequest,
-        invocation_models=models,
     )
 
 

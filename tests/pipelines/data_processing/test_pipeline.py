@@ -96,6 +96,8 @@ def _bad_files():
 def test_bad_raw_file_is_refused_and_nothing_is_half_written(small_project, case):
     run_pipeline(small_project)
     good_versions = versions(small_project)
+    assert all(isinstance(v, int) for v in good_versions.values()), good_versions
+    good_rows = {t: len(read(small_project, t)) for t in TABLES}
     frame, message = _bad_files()[case]
     raw_path = small_project / "data/01_raw/marvel_characters.csv"
     if frame is None:
@@ -105,6 +107,7 @@ def test_bad_raw_file_is_refused_and_nothing_is_half_written(small_project, case
     with pytest.raises(Exception, match=message):
         run_pipeline(small_project)
     assert versions(small_project) == good_versions
+    assert {t: len(read(small_project, t)) for t in TABLES} == good_rows
 
 
 def _raw_with_malformed_records(path: Path) -> None:

@@ -10,11 +10,20 @@ import mlflow
 import pytest
 
 from marvel_mlops.adapters import registry
-from marvel_mlops.pipelines.deployment.nodes import NothingToRollBackError, apply_deployment
-from tests.conftest import register, train_model
+from marvel_mlops.datasets import ModelAliasesDataset
+from marvel_mlops.pipelines.deployment.nodes import NothingToRollBackError, plan_deployment
+from tests.factories import register, train_model
 
 NAME = "rollback_model"
-PARAMS = {"model_name": NAME, "action": "promote"}
+
+
+def deploy(decision: dict, action: str) -> dict:
+    """The deployment node between the real registry's alias datasets, as Kedro runs it."""
+    aliases = ModelAliasesDataset(model_name=NAME)
+    plan, after, event = plan_deployment(decision, aliases.load(), action)
+    aliases.save(plan)
+    assert aliases.load().aliases == after.aliases  # the node foresaw the registry's state
+    return event
 
 
 def aliases() -> dict[str, str | None]:
@@ -27,11 +36,11 @@ def aliases() -> dict[str, str | None]:
 def promote(version: str) -> None:
     registry.set_alias(NAME, registry.CHALLENGER, version)  # as training does
     decision = {"promote": True, "challenger_version": version, "reasons": ["test"]}
-    assert apply_deployment(decision, PARAMS)["action"] == "promote"
+    assert deploy(decision, "promote")["action"] == "promote"
 
 
 def rollback() -> dict:
-    return apply_deployment({}, {**PARAMS, "action": "rollback"})
+    return deploy({}, "rollback")
 
 
 def test_rollback_clears_the_rolled_back_version_and_keeps_the_chain(
@@ -58,7 +67,7 @@ def test_rollback_clears_the_rolled_back_version_and_keeps_the_chain(
 
 def test_rollback_on_a_fresh_clone_says_so_in_one_line_and_records_no_run(project_copy: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "marvel_mlops.console", "rollback"],
+        [sys.executable, "-m", "marvel_mlops.cli.main", "rollback"],
         check=False,
         cwd=project_copy,
         capture_output=True,

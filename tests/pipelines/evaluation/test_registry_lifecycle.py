@@ -10,7 +10,7 @@ from marvel_mlops.pipelines.evaluation.nodes import (
     evaluate_models,
     score_candidates,
 )
-from tests.conftest import register, train_model
+from tests.factories import register, train_model
 from tests.pipelines.evaluation.test_decision import PARAMS as RULE
 
 # The unit tests' rule, loosened for small models trained on 4,500 rows.

@@ -76,7 +76,7 @@ def test_demo_fills_every_table_and_a_second_run_adds_nothing(monitored_project:
     assert report.count("data:image/png;base64,") >= 3
     prom = monitored_project / "data/08_reporting/monitoring/marvel_mlops_monitoring.prom"
     assert "marvel_mlops_monitoring_retraining_needed 1.0" in prom.read_text()
-    dashboard = Path(__file__).parents[3] / "monitoring/grafana/marvel-mlops-dashboard.json"
+    dashboard = Path(__file__).parents[3] / "dashboards/grafana/marvel-mlops-dashboard.json"
     used = set(re.findall(r"marvel_mlops_monitoring_\w+", dashboard.read_text()))
     assert used and all(name in prom.read_text() for name in used)
     trigger = yaml.safe_load(

@@ -13,123 +13,142 @@ from typing import Any
 
 import pandas as pd
 
-from marvel_mlops.adapters import registry
+from marvel_mlops.adapters.registry import RegisteredModel
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
+from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
-from marvel_mlops.lineage import lineage_tags
+from marvel_mlops.registry_changes import (
+    CHALLENGER,
+    CHAMPION,
+    PREDECESSOR_TAG,
+    PREVIOUS_CHAMPION,
+    ROLLED_BACK_TAG,
+    AliasPlan,
+    AliasState,
+)
 
 logger = logging.getLogger(__name__)
 ACTIONS = ("promote", "rollback")
-PREDECESSOR_TAG = "previous_champion_version"
-"""Set on a version when it becomes champion: the champion it replaced (the rollback chain)."""
 
 
 class NothingToRollBackError(PlainError, RuntimeError):
     """There is no earlier champion to go back to."""
 
 
+class ChampionMovedError(PlainError, RuntimeError):
+    """The champion alias moved between this deployment and its batch scoring."""
+
+
 def _event(
-    action: str, params: dict, version: str | None, previous: str | None, reason: str
+    action: str, model_name: str, version: str | None, previous: str | None, reason: str
 ) -> dict[str, Any]:
-    identity = f"{params['model_name']}|{action}|{version}|{previous}"
+    identity = f"{model_name}|{action}|{version}|{previous}"
     return {
         "deployment_id": hashlib.sha256(identity.encode()).hexdigest()[:32],
         "action": action,
-        "model_name": params["model_name"],
+        "model_name": model_name,
         "model_version": version,
         "previous_version": previous,
         "reason": reason,
     }
 
 
-def _promote(decision: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    name, candidate = params["model_name"], str(decision["challenger_version"])
-    champion = registry.version_for_alias(name, registry.CHAMPION)
+def _promote(decision: dict[str, Any], state: AliasState) -> tuple[AliasPlan, dict[str, Any]]:
+    name, candidate = state.model_name, str(decision["challenger_version"])
+    champion = state.version(CHAMPION)
     reasons = "; ".join(decision["reasons"])
+    no_change = AliasPlan(name)
     if not decision["promote"]:
-        return _event("refuse", params, candidate, champion, reasons)
-    if registry.version_tags(name, candidate).get("rolled_back") == "true":
-        return _event(
-            "refuse",
-            params,
-            candidate,
-            champion,
-            f"version {candidate} was rolled back; train a new challenger",
-        )
+        return no_change, _event("refuse", name, candidate, champion, reasons)
+    if state.rolled_back(candidate):
+        why = f"version {candidate} was rolled back; train a new challenger"
+        return no_change, _event("refuse", name, candidate, champion, why)
     if champion == candidate:  # already applied by an earlier run: same event again
-        previous = registry.version_for_alias(name, registry.PREVIOUS_CHAMPION)
-        return _event("promote", params, candidate, previous, reasons)
-    if champion is not None:
-        registry.tag_version(name, candidate, {PREDECESSOR_TAG: champion})
-        registry.set_alias(name, registry.PREVIOUS_CHAMPION, champion)
-    registry.set_alias(name, registry.CHAMPION, candidate)
-    logger.info("%s: champion %s -> %s", name, champion, candidate)
-    return _event("promote", params, candidate, champion, reasons)
+        previous = state.version(PREVIOUS_CHAMPION)
+        return no_change, _event("promote", name, candidate, previous, reasons)
+    if champion is None:
+        return AliasPlan(name, {CHAMPION: candidate}), _event(
+            "promote", name, candidate, None, reasons
+        )
+    plan = AliasPlan(
+        name,
+        set_aliases={PREVIOUS_CHAMPION: champion, CHAMPION: candidate},
+        tag_versions={candidate: {PREDECESSOR_TAG: champion}},
+    )
+    return plan, _event("promote", name, candidate, champion, reasons)
 
 
-def _predecessor(name: str, version: str) -> str | None:
+def _predecessor(state: AliasState, version: str) -> str | None:
     """The champion before ``version``, skipping versions that were rolled back."""
     seen = {version}
-    previous = registry.version_tags(name, version).get(PREDECESSOR_TAG)
+    previous = state.version_tags(version).get(PREDECESSOR_TAG)
     while previous and previous not in seen:
         seen.add(previous)
-        tags = registry.version_tags(name, previous)
-        if tags.get("rolled_back") != "true":
+        if not state.rolled_back(previous):
             return previous
-        previous = tags.get(PREDECESSOR_TAG)
+        previous = state.version_tags(previous).get(PREDECESSOR_TAG)
     return None
 
 
-def rollback_refusal(name: str) -> str | None:
-    """Why ``name`` cannot be rolled back, in one line, or ``None`` when it can."""
-    if registry.version_for_alias(name, registry.PREVIOUS_CHAMPION) is not None:
+def rollback_refusal(state: AliasState) -> str | None:
+    """Why the model cannot be rolled back, in one line, or ``None`` when it can."""
+    if state.version(PREVIOUS_CHAMPION) is not None:
         return None
-    current = registry.version_for_alias(name, registry.CHAMPION)
+    current = state.version(CHAMPION)
     if current is None:
-        return f"Nothing to roll back: {name} has no champion yet."
+        return f"Nothing to roll back: {state.model_name} has no champion yet."
     return (
-        f"Nothing to roll back: {name} version {current} is the champion and there is no "
-        f"earlier champion to go back to (no '{registry.PREVIOUS_CHAMPION}' alias)."
+        f"Nothing to roll back: {state.model_name} version {current} is the champion and "
+        f"there is no earlier champion to go back to (no '{PREVIOUS_CHAMPION}' alias)."
     )
 
 
-def _rollback(params: dict[str, Any]) -> dict[str, Any]:
+def _rollback(state: AliasState) -> tuple[AliasPlan, dict[str, Any]]:
     """champion := previous-champion; the rolled-back version loses every serving alias.
 
     ``previous-champion`` moves one step further back along the promotion chain (or is
     removed when there is none), so a second rollback goes back again.
     """
-    name = params["model_name"]
-    refusal = rollback_refusal(name)
+    refusal = rollback_refusal(state)
     if refusal:
         raise NothingToRollBackError(refusal)
-    previous = registry.version_for_alias(name, registry.PREVIOUS_CHAMPION)
-    current = registry.version_for_alias(name, registry.CHAMPION)
-    registry.set_alias(name, registry.CHAMPION, previous)
+    previous, current = str(state.version(PREVIOUS_CHAMPION)), state.version(CHAMPION)
+    tags, deleted = {}, []
     if current is not None and current != previous:
-        registry.tag_version(name, current, {"rolled_back": "true"})
-        if registry.version_for_alias(name, registry.CHALLENGER) == current:
-            registry.delete_alias(name, registry.CHALLENGER)
-    before = _predecessor(name, previous)
+        tags[current] = {ROLLED_BACK_TAG: "true"}
+        if state.version(CHALLENGER) == current:
+            deleted.append(CHALLENGER)
+    tagged = AliasPlan(state.model_name, tag_versions=tags).applied_to(state)
+    before = _predecessor(tagged, previous)
+    aliases = {CHAMPION: previous} | ({PREVIOUS_CHAMPION: before} if before else {})
     if before is None:
-        registry.delete_alias(name, registry.PREVIOUS_CHAMPION)
-    else:
-        registry.set_alias(name, registry.PREVIOUS_CHAMPION, before)
-    logger.info("%s: rolled back champion %s -> %s (previous: %s)", name, current, previous, before)
-    return _event("rollback", params, previous, current, f"rollback from version {current}")
+        deleted.append(PREVIOUS_CHAMPION)
+    plan = AliasPlan(state.model_name, aliases, tuple(deleted), tags)
+    why = f"rollback from version {current}"
+    return plan, _event("rollback", state.model_name, previous, current, why)
 
 
-def apply_deployment(decision: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Moves the aliases as the decision (or a rollback request) says; returns the event."""
-    action = params["action"]
+def plan_deployment(
+    decision: dict[str, Any], aliases: AliasState, action: str
+) -> tuple[AliasPlan, AliasState, dict[str, Any]]:
+    """The alias changes the decision (or a rollback request) calls for, the aliases they
+    leave, and the deployment event."""
     if action not in ACTIONS:
         raise ValueError(f"deployment.action '{action}' is not one of {ACTIONS}")
-    return _promote(decision, params) if action == "promote" else _rollback(params)
+    plan, event = _promote(decision, aliases) if action == "promote" else _rollback(aliases)
+    if plan.set_aliases or plan.delete_aliases:
+        logger.info(
+            "%s: champion %s -> %s",
+            aliases.model_name,
+            aliases.version(CHAMPION),
+            plan.applied_to(aliases).version(CHAMPION),
+        )
+    return plan, plan.applied_to(aliases), event
 
 
-def deployment_record(event: dict[str, Any]) -> pd.DataFrame:
+def deployment_record(event: dict[str, Any], run_lineage: dict[str, str]) -> pd.DataFrame:
     """One row of the ``deployments`` table, with when, by which commit and run."""
-    tags = lineage_tags()
+    tags = run_lineage
     row = {
         **event,
         "deployed_at_utc": pd.Timestamp(datetime.now(UTC)),
@@ -140,11 +159,11 @@ def deployment_record(event: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([row]).astype({"model_version": "string", "previous_version": "string"})
 
 
-def select_scoring_input(scoring_input: Any, test_set: Any, params: dict[str, Any]) -> Any:
+def select_scoring_input(scoring_input: Any, test_set: Any, fallback_to_test_set: bool) -> Any:
     """The ``scoring_input`` table when it exists, else (by default) the test set."""
     if scoring_input is not None:
         return scoring_input
-    if not params["batch_scoring"]["fallback_to_test_set"]:
+    if not fallback_to_test_set:
         raise ValueError(
             "No scoring_input table and deployment.batch_scoring.fallback_to_test_set is false"
         )
@@ -155,14 +174,25 @@ def select_scoring_input(scoring_input: Any, test_set: Any, params: dict[str, An
 PREDICTION_SCHEMA = "page_id string, probability double, label int, model_version string"
 
 
-def score_batch(batch: Any, champion: registry.RegisteredModel, event: dict[str, Any]) -> Any:
-    """Scores on Spark with the champion in a pandas UDF (``mapInPandas``), where the data is.
+def score_batch(batch: Any, champion: RegisteredModel | None, event: dict[str, Any]) -> Any:
+    """Scores on Spark with the champion the deployment ``event`` left serving, in a pandas
+    UDF (``mapInPandas``) where the data is; nothing to score without a champion.
 
     The champion's pyfunc object travels to the executors; each Arrow batch is scored
     with the same ``predict`` as the registered model.
     """
     from pyspark.sql import functions as F
 
+    expected = serving_version(event)
+    if champion is None or expected is None:
+        logger.info("No champion yet: no batch predictions")
+        return batch.sparkSession.createDataFrame([], PREDICTION_SCHEMA + ", scored_at timestamp")
+    if champion.version != expected:
+        raise ChampionMovedError(
+            f"The champion alias of {champion.name} points at version {champion.version}, "
+            f"but this deployment left version {expected} serving: another run moved it. "
+            "Re-run the deployment pipeline."
+        )
     model = champion.python_model
     columns = [KEY_COLUMN, *FEATURE_COLUMNS]
 
@@ -186,26 +216,19 @@ def score_batch(batch: Any, champion: registry.RegisteredModel, event: dict[str,
     return scored.withColumn("scored_at", F.current_timestamp())
 
 
-def sync_serving_endpoint(event: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Creates/updates the Databricks serving endpoint (only when enabled for the env)."""
-    endpoint = params["endpoint"]
-    if not endpoint.get("enabled", False):
-        return {"endpoint": endpoint["name"], "action": "skipped (not enabled in this env)"}
-    from databricks.sdk import WorkspaceClient
-
-    from marvel_mlops.adapters.model_serving import EndpointSpec, ensure_endpoint
-
-    name = params["model_name"]
-    spec = EndpointSpec(
-        name=endpoint["name"],
-        model_name=name,
-        champion_version=registry.version_for_alias(name, registry.CHAMPION),
-        challenger_version=registry.version_for_alias(name, registry.CHALLENGER),
-        challenger_share=params["serving"]["ab_challenger_share"],
-        workload_size=endpoint["workload_size"],
-        scale_to_zero=endpoint["scale_to_zero"],
-        inference_table=tuple(endpoint["inference_table"])
-        if endpoint.get("ai_gateway_inference_table")
-        else None,
-    )
-    return {**ensure_endpoint(WorkspaceClient(), spec), "deployment_id": event["deployment_id"]}
+def serving_endpoint_spec(
+    aliases: AliasState, endpoint: dict[str, Any], challenger_share: float
+) -> dict[str, Any]:
+    """What the model-serving endpoint should serve after this deployment (champion, and
+    challenger with its share of the traffic); the ``serving_endpoint`` dataset applies it."""
+    table = endpoint.get("inference_table") if endpoint["ai_gateway_inference_table"] else None
+    return {
+        "name": endpoint["name"],
+        "model_name": aliases.model_name,
+        "champion_version": aliases.version(CHAMPION),
+        "challenger_version": aliases.version(CHALLENGER),
+        "challenger_share": float(challenger_share),
+        "workload_size": endpoint["workload_size"],
+        "scale_to_zero": bool(endpoint["scale_to_zero"]),
+        "inference_table": list(table) if table else None,
+    }

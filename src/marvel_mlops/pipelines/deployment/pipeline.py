@@ -3,11 +3,11 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
 from marvel_mlops.pipelines.deployment.nodes import (
-    apply_deployment,
     deployment_record,
+    plan_deployment,
     score_batch,
     select_scoring_input,
-    sync_serving_endpoint,
+    serving_endpoint_spec,
 )
 
 
@@ -16,15 +16,24 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
-                apply_deployment,
-                ["promotion_decision", "params:deployment"],
-                "deployment_event",
+                plan_deployment,
+                ["promotion_decision", "model_aliases", "params:deployment.action"],
+                ["model_alias_changes", "deployed_aliases", "deployment_event"],
                 name="apply_deployment",
             ),
-            node(deployment_record, "deployment_event", "deployments", name="record_deployment"),
+            node(
+                deployment_record,
+                ["deployment_event", "run_lineage"],
+                "deployments",
+                name="record_deployment",
+            ),
             node(
                 select_scoring_input,
-                ["scoring_input", "test_set@spark", "params:deployment"],
+                [
+                    "scoring_input",
+                    "test_set@spark",
+                    "params:deployment.batch_scoring.fallback_to_test_set",
+                ],
                 "scoring_batch",
                 name="select_scoring_input",
             ),
@@ -35,9 +44,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="score_batch",
             ),
             node(
-                sync_serving_endpoint,
-                ["deployment_event", "params:deployment"],
-                "serving_endpoint_status",
+                serving_endpoint_spec,
+                [
+                    "deployed_aliases",
+                    "params:deployment.endpoint",
+                    "params:deployment.serving.ab_challenger_share",
+                ],
+                "serving_endpoint",
                 name="sync_serving_endpoint",
             ),
         ],

@@ -22,13 +22,14 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from marvel_mlops.adapters import registry
 from marvel_mlops.data.schema import KEY_COLUMN, LABEL_COLUMN
-from marvel_mlops.model.metrics import (
+from marvel_mlops.model.classification_metrics import (
     LOWER_IS_BETTER,
     METRIC_FUNCTIONS,
     bootstrap_difference,
     classification_metrics,
     majority_baseline,
 )
+from marvel_mlops.registry_changes import AliasPlan
 
 logger = logging.getLogger(__name__)
 MODES = ("disabled", "dry_run", "enabled")
@@ -220,16 +221,15 @@ def evaluation_mlflow_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def record_decision(decision: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Writes the decision as tags on the challenger's model version."""
+def record_decision(decision: dict[str, Any], model_name: str) -> AliasPlan:
+    """The decision as tags for the challenger's model version."""
     tags = {
         "promotion_decision": "promote" if decision["promote"] else "reject",
         "promotion_mode": decision["mode"],
         "promotion_reasons": " | ".join(decision["reasons"])[:4900],
         "evaluated_against_champion": str(decision["champion_version"]),
     }
-    registry.tag_version(params["model_name"], decision["challenger_version"], tags)
-    return tags
+    return AliasPlan(model_name, tag_versions={str(decision["challenger_version"]): tags})
 
 
 def promote_task_value(decision: dict[str, Any]) -> bool:

@@ -57,7 +57,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 record_decision,
-                ["promotion_decision", "params:evaluation"],
+                ["promotion_decision", "params:evaluation.model_name"],
                 "promotion_tags",
                 name="record_decision",
             ),

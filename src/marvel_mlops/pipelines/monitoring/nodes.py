@@ -77,13 +77,16 @@ def prepare_inference(
 
 
 def select_windows(
-    frame: Any, monitored_windows: pd.DataFrame, params: dict[str, Any]
+    frame: Any, monitored_windows: pd.DataFrame | None, params: dict[str, Any]
 ) -> pd.DataFrame:
-    """Windows to compute: new rows or new labels since the last run, plus their predecessors
-    (needed for window-over-window drift). ``changed`` marks the ones to write."""
+    """Windows to compute: new rows or new labels since the last run (``monitored_windows``:
+    none on the first run), plus their predecessors (needed for window-over-window drift).
+    ``changed`` marks the ones to write."""
     counts = sketch.window_counts(frame).assign(granularity=params["granularity"])
     on = ["window_start", "granularity", "model_id", "slice_value"]
-    previous = monitored_windows.reindex(columns=[*on, "count", "labelled_count"])
+    previous = (pd.DataFrame() if monitored_windows is None else monitored_windows).reindex(
+        columns=[*on, "count", "labelled_count"]
+    )
     previous["window_start"] = pd.to_datetime(previous["window_start"], utc=True)
     counts["window_start"] = pd.to_datetime(counts["window_start"], utc=True)
     merged = counts.merge(previous, on=on, how="left", suffixes=("", "_done"))
@@ -311,10 +314,6 @@ def export_prometheus(
     performance: pd.DataFrame,
     alerts: pd.DataFrame,
     decision: dict[str, Any],
-    params: dict[str, Any],
 ) -> Any:
-    """Prometheus gauges for the textfile collector; pushed when a Pushgateway URL is set."""
-    registry = prometheus.build_registry(drift, performance, alerts, decision)
-    config = params["prometheus"]
-    prometheus.push(registry, config["pushgateway_url"], config["job"])
-    return registry
+    """Prometheus gauges of the latest windows (the dataset writes and pushes them)."""
+    return prometheus.build_registry(drift, performance, alerts, decision)

@@ -93,7 +93,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_performance_metrics",
                     "monitoring_alerts",
                     "retraining_trigger",
-                    p,
                 ],
                 "monitoring_prometheus_metrics",
                 name="export_prometheus_metrics",

@@ -20,10 +20,8 @@ from matplotlib.figure import Figure
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from marvel_mlops.adapters import registry
 from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, NUMERIC_FEATURES
-from marvel_mlops.lineage import lineage_tags
 from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import (
@@ -32,6 +30,7 @@ from marvel_mlops.model.training import (
     fit_pipeline,
     search_hyperparameters,
 )
+from marvel_mlops.registry_changes import RegistrationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +130,18 @@ def model_signature() -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def register_challenger(
+def registration_request(
     model: MarvelCharacterModel,
     train_set: pd.DataFrame,
     train_version: dict,
     test_version: dict,
     best_params: dict[str, Any],
-    params: dict[str, Any],
-) -> dict[str, Any]:
-    """Logs the model with lineage, registers a new version and points ``challenger`` at it."""
+    run_lineage: dict[str, str],
+) -> RegistrationRequest:
+    """What to register: the model, its signature and example, and every lineage tag
+    (commit, lock file, data versions, processing run, threshold)."""
     tags = {
-        **lineage_tags(),
+        **run_lineage,
         "train_set_table": train_version["table"],
         "train_set_delta_version": str(train_version["version"]),
         "test_set_table": test_version["table"],
@@ -151,16 +151,16 @@ def register_challenger(
     if RUN_ID_COLUMN in train_set.columns and len(train_set):
         tags["processing_run_id"] = str(train_set[RUN_ID_COLUMN].iloc[0])
         tags["raw_file_sha256"] = str(train_set[RAW_DIGEST_COLUMN].iloc[0])
-    registry.log_training_context(train_set, train_version, test_version, best_params, tags)
-    example = train_set[list(INPUT_COLUMNS)].head(5)
-    registration = registry.log_and_register(
-        model, params["model_name"], model_signature(), example, tags
+    return RegistrationRequest(
+        python_model=model,
+        signature=model_signature(),
+        input_example=train_set[list(INPUT_COLUMNS)].head(5),
+        tags=tags,
+        training_rows=train_set,
+        train_set_version=train_version,
+        test_set_version=test_version,
+        hyperparameters=best_params,
     )
-    registry.set_alias(params["model_name"], registry.CHALLENGER, registration["version"])
-    logger.info(
-        "%s version %s is the new challenger", params["model_name"], registration["version"]
-    )
-    return {**registration, "alias": registry.CHALLENGER, "tags": tags}
 
 
 def snapshot_baseline(

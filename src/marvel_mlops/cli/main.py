@@ -13,14 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-# Each operational command lives with the code it drives; imported only when used.
+# Each command is a module of this package, imported only when used.
 COMMANDS: dict[str, str] = {
-    "serve": "marvel_mlops.serving.cli:main",
-    "rollback": "marvel_mlops.pipelines.deployment.cli:rollback_main",
-    "replay": "marvel_mlops.monitoring.replay:main",
-    "retrain-check": "marvel_mlops.monitoring.trigger:main",
-    "mlflow-ui": "marvel_mlops.mlflow_ui:main",
-    "viz-serve": "marvel_mlops.viz:main",
+    "serve": "marvel_mlops.cli.serve:main",
+    "rollback": "marvel_mlops.cli.rollback:main",
+    "replay": "marvel_mlops.cli.replay:main",
+    "retrain-check": "marvel_mlops.cli.retrain_check:main",
+    "mlflow-ui": "marvel_mlops.cli.mlflow_ui:main",
+    "viz-serve": "marvel_mlops.cli.viz_serve:main",
 }
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from marvel_mlops.cli.session import project_session
 from marvel_mlops.data.generator import DriftSpec
 from marvel_mlops.monitoring import traffic
 
@@ -94,16 +94,6 @@ def post_records(url: str, rows: list[dict[str, Any]], batch_size: int, token: s
     return scored
 
 
-def _catalog(args: argparse.Namespace) -> Any:
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    project = Path(args.project).resolve()
-    bootstrap_project(project)
-    session = KedroSession.create(project_path=project, env=args.env)
-    return session.load_context().catalog
-
-
 def main(argv: list[str]) -> int:
     """Replays traffic; returns 0, or 2 on bad options or an unreachable server."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -113,7 +103,11 @@ def main(argv: list[str]) -> int:
         return 2
     seed = args.seed if args.seed is not None else int(pd.Timestamp.now().timestamp()) % 1_000_000
     frame = traffic.characters(args.rows, seed, drift_spec(args))
-    catalog = _catalog(args)
+    with project_session(args.env, project=args.project) as session:
+        return _replay(args, frame, seed, session.load_context().catalog)
+
+
+def _replay(args: argparse.Namespace, frame: pd.DataFrame, seed: int, catalog: Any) -> int:
     from marvel_mlops.adapters.spark import from_arrow
 
     now = pd.Timestamp.now("UTC")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from marvel_mlops.model.metrics import (
+from marvel_mlops.model.classification_metrics import (
     METRIC_FUNCTIONS,
     bootstrap_difference,
     classification_metrics,

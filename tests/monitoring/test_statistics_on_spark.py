@@ -15,7 +15,7 @@ from marvel_mlops.monitoring import profile as prof
 from marvel_mlops.monitoring import sketch, traffic
 from marvel_mlops.monitoring import statistics as st
 from marvel_mlops.pipelines.monitoring import nodes
-from tests.monitoring.helpers import FEATURES
+from tests.factories import FEATURES
 
 PARAMS = {
     "granularity": "1 hour",

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from marvel_mlops.cli.session import project_session
+
 
 def ui_links(base_url: str, experiment_id: str | None, model_name: str) -> dict[str, str]:
     """The UI's pages for the project's experiment and registered model."""
@@ -27,17 +29,13 @@ def ui_links(base_url: str, experiment_id: str | None, model_name: str) -> dict[
 
 def _project_settings(env: str | None) -> tuple[str, str, str, str, str]:
     """Tracking URI, experiment name, model name, UI host and port from the project conf."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    bootstrap_project(Path.cwd())
-    with KedroSession.create(env=env) as session:
+    with project_session(env) as session:
         context = session.load_context()
         config = context.mlflow
         return (
             config.server.mlflow_tracking_uri,
             config.tracking.experiment.name,
-            context.params["training"]["model_name"],
+            context.config_loader["catalog"]["model_registration"]["model_name"],
             config.ui.host,
             str(config.ui.port),
         )

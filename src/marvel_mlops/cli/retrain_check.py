@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
+
+from marvel_mlops.cli.session import project_session
 
 EXIT_NO_RETRAIN, EXIT_RETRAIN, EXIT_ERROR = 0, 3, 2
 
 
 def load_decision(project: str, env: str) -> dict[str, Any]:
     """The latest ``retraining_trigger`` through the project's catalog."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    root = Path(project).resolve()
-    bootstrap_project(root)
-    with KedroSession.create(project_path=root, env=env) as session:
+    with project_session(env, project=project) as session:
         return session.load_context().catalog.load("retraining_trigger")
 
 

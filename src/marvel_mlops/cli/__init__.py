@@ -1,4 +1,9 @@
-"""Project CLI (Kedro loads ``<package>.cli``): ``kedro run`` with plain data errors.
+"""The project's command-line entry points.
+
+This package's ``cli`` group is the Kedro project CLI (Kedro loads ``<package>.cli``):
+``kedro run`` with plain data errors. ``main`` is the ``marvel-mlops`` console command,
+which dispatches to one module per command (``serve``, ``rollback``, ``replay``,
+``retrain_check``, ``mlflow_ui``, ``viz_serve``); ``session`` starts Kedro sessions for them.
 
 A data error (``marvel_mlops.errors.PlainError``: a bad raw file, tables from an
 interrupted run, nothing to roll back) is printed first and alone: its message names the

@@ -1,0 +1,122 @@
+"""The training pipeline's pure part as a slice: SequentialRunner on an in-memory catalog,
+from the verified training set to the registration request (nothing reaches a registry)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
+from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.pipelines.training import create_pipeline
+from marvel_mlops.pipelines.training.nodes import choose_decision_threshold, snapshot_baseline
+from marvel_mlops.registry_changes import RegistrationRequest
+from tests.factories import FEATURES, KeptDataset, clean_characters, train_model
+
+PARAMS = {
+    "seed": 3,
+    "features": FEATURES,
+    "search": {
+        "budget": 2,
+        "folds": 2,
+        "fixed": {},
+        "space": {"n_estimators": [30, 60], "num_leaves": [7, 15], "learning_rate": [0.1]},
+    },
+    "threshold_objective": "f1_macro",
+    "importance_top_k": 10,
+}
+LINEAGE = {"git_commit": "c" * 40, "uv_lock_sha256": "d" * 64, "kedro_run_id": "r1"}
+SLICE = (
+    "tune_hyperparameters",
+    "choose_decision_threshold",
+    "train_final_model",
+    "plot_feature_importance",
+    "cross_validation_metrics",
+    "register_challenger",
+)
+
+
+@pytest.fixture(scope="module")
+def outputs() -> DataCatalog:
+    train = clean_characters(1500, seed=4).assign(
+        **{RUN_ID_COLUMN: "run-7", RAW_DIGEST_COLUMN: "e" * 64}
+    )
+    catalog = DataCatalog(
+        {
+            "verified_train_set": MemoryDataset(train),
+            "params:training": MemoryDataset(PARAMS),
+            "train_set_version": MemoryDataset({"table": "/lake/train_set", "version": 4}),
+            "test_set_version": MemoryDataset({"table": "/lake/test_set", "version": 2}),
+            "run_lineage": MemoryDataset(LINEAGE),
+            **{
+                name: KeptDataset()
+                for name in (
+                    "best_hyperparameters",
+                    "cv_results",
+                    "out_of_fold_predictions",
+                    "decision_threshold",
+                    "threshold_plot",
+                    "trained_model",
+                    "feature_importance_plot",
+                    "cv_metrics",
+                    "model_registration",
+                )
+            },
+        }
+    )
+    SequentialRunner().run(create_pipeline().only_nodes(*SLICE), catalog)
+    return catalog
+
+
+def test_the_search_tries_its_budget_and_keeps_the_best(outputs):
+    results = outputs.load("cv_results")
+    assert len(results) == PARAMS["search"]["budget"]
+    best = outputs.load("best_hyperparameters")
+    best_row = results.loc[results["cv_roc_auc"].idxmax()]
+    assert best["num_leaves"] == best_row["num_leaves"]
+    metrics = outputs.load("cv_metrics")
+    assert metrics["cv_roc_auc_best"]["value"] == pytest.approx(results["cv_roc_auc"].max())
+    assert [p["step"] for p in metrics["cv_roc_auc_by_candidate"]] == list(results["candidate"])
+
+
+def test_the_registration_request_carries_every_lineage_tag(outputs):
+    request = outputs.load("model_registration")
+    assert isinstance(request, RegistrationRequest)
+    threshold = outputs.load("decision_threshold")["threshold"]
+    assert request.tags == {
+        **LINEAGE,
+        "train_set_table": "/lake/train_set",
+        "train_set_delta_version": "4",
+        "test_set_table": "/lake/test_set",
+        "test_set_delta_version": "2",
+        "decision_threshold": f"{threshold:.6f}",
+        "processing_run_id": "run-7",
+        "raw_file_sha256": "e" * 64,
+    }
+    assert list(request.input_example.columns) == list(INPUT_COLUMNS)
+    assert len(request.input_example) == 5
+    assert request.python_model.threshold == threshold
+    inputs = [c.name for c in request.signature.inputs.inputs]
+    assert inputs == list(INPUT_COLUMNS) and not any(
+        c.required for c in request.signature.inputs.inputs
+    )
+
+
+def test_the_threshold_is_the_best_point_of_its_curve():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    probability = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
+    oof = pd.DataFrame({"alive": y, "oof_probability": probability})
+    chosen, figure = choose_decision_threshold(oof, {"threshold_objective": "balanced_accuracy"})
+    curve_max = max(figure.axes[0].lines[0].get_ydata())
+    assert chosen["oof_score"] == pytest.approx(curve_max)
+    assert 0.05 <= chosen["threshold"] <= 0.95
+
+
+def test_the_baseline_snapshot_labels_with_the_models_threshold():
+    train = clean_characters(600, seed=8)
+    model = train_model(train, threshold=0.7)
+    baseline = snapshot_baseline(model, train, {"version": "12"})
+    assert set(baseline["model_version"]) == {"12"} and len(baseline) == len(train)
+    assert ((baseline["probability"] >= 0.7) == (baseline["label"] == 1)).all()
