@@ -28,6 +28,7 @@ import yaml
 from deltalake import DeltaTable
 from lightgbm import LGBMClassifier
 
+from marvel_mlops.model.classification_metrics import classification_metrics, majority_baseline
 from marvel_mlops.model.features import (
     INPUT_COLUMNS,
     is_magic,
@@ -37,7 +38,6 @@ from marvel_mlops.model.features import (
     normalise_plain,
     origin_group,
 )
-from marvel_mlops.model.classification_metrics import classification_metrics, majority_baseline
 from marvel_mlops.model.training import build_pipeline, choose_threshold, fit_pipeline
 from marvel_mlops.model.training import search_hyperparameters as search
 

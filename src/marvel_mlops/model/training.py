@@ -13,8 +13,8 @@ from lightgbm import LGBMClassifier
 from sklearn.model_selection import ParameterSampler, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from marvel_mlops.model.features import CharacterFeatures
 from marvel_mlops.model.classification_metrics import roc_auc, threshold_score
+from marvel_mlops.model.features import CharacterFeatures
 
 logger = logging.getLogger(__name__)
 
