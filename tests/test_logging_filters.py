@@ -18,6 +18,8 @@ class Collect(logging.Handler):
 
 
 def test_the_console_drops_the_cloudpickle_notice_and_keeps_other_warnings():
+    import marvel_mlops  # noqa: F401 - installs the filter
+
     logging.config.dictConfig(yaml.safe_load((PROJECT_ROOT / "conf/logging.yml").read_text()))
     log, collect = logging.getLogger("mlflow.pyfunc"), Collect()
     log.addHandler(collect)

@@ -1,5 +1,7 @@
 """marvel-mlops: the MLOps loop of the Marvel characters survival model, with Kedro."""
 
+import logging
+import re
 import warnings
 
 # Library notices nobody running this project can act on, kept out of the console. Set
@@ -11,3 +13,21 @@ for _message in (
     r"Hint: Inferred schema contains integer column",  # MLflow; the signature is explicit
 ):
     warnings.filterwarnings("ignore", message=_message)
+
+
+class _DropMessages(logging.Filter):
+    """Drops log records whose message matches ``pattern``; every other record passes."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__()
+        self._pattern = re.compile(pattern)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self._pattern.search(record.getMessage())
+
+
+# MLflow: the pyfunc is logged as a Python object (CloudPickle) on purpose. (A filter on the
+# logger, not in conf/logging.yml: Kedro refuses factories there.)
+logging.getLogger("mlflow.pyfunc").addFilter(
+    _DropMessages(r"Passing a Python object as `python_model`")
+)

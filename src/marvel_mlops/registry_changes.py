@@ -17,6 +17,10 @@ SERVING_ALIASES = (CHALLENGER, CHAMPION, PREVIOUS_CHAMPION)
 PREDECESSOR_TAG = "previous_champion_version"
 """Set on a version when it becomes champion: the champion it replaced (the rollback chain)."""
 ROLLED_BACK_TAG = "rolled_back"
+ROLLED_BACK_VERSIONS_TAG = "rolled_back_versions"
+"""A tag of the registered model: every version rolled back, comma-separated. Kept on the
+model as well as on each version because a rolled-back version has no alias left to be
+found by, and Unity Catalog's version search returns no tags."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class AliasState:
     model_name: str
     aliases: dict[str, str] = field(default_factory=dict)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    model_tags: dict[str, str] = field(default_factory=dict)
 
     def version(self, alias: str) -> str | None:
         """The version behind ``alias``, or ``None``."""
@@ -36,9 +41,15 @@ class AliasState:
         """The tags of ``version`` (empty when the state did not read them)."""
         return self.tags.get(str(version), {})
 
+    def rolled_back_versions(self) -> list[str]:
+        """Every version rolled back so far, oldest number first."""
+        listed = {v for v in self.model_tags.get(ROLLED_BACK_VERSIONS_TAG, "").split(",") if v}
+        tagged = {v for v, t in self.tags.items() if t.get(ROLLED_BACK_TAG) == "true"}
+        return sorted(listed | tagged, key=int)
+
     def rolled_back(self, version: str) -> bool:
         """Whether ``version`` was rolled back once (it may not serve again)."""
-        return self.version_tags(version).get(ROLLED_BACK_TAG) == "true"
+        return str(version) in self.rolled_back_versions()
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class AliasPlan:
     set_aliases: dict[str, str] = field(default_factory=dict)
     delete_aliases: tuple[str, ...] = ()
     tag_versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    tag_model: dict[str, str] = field(default_factory=dict)
 
     def applied_to(self, state: AliasState) -> AliasState:
         """The state the registry will be in once this plan is carried out."""
@@ -56,7 +68,8 @@ class AliasPlan:
         tags = {v: dict(t) for v, t in state.tags.items()}
         for version, new in self.tag_versions.items():
             tags.setdefault(version, {}).update(new)
-        return AliasState(state.model_name, aliases | self.set_aliases, tags)
+        model_tags = state.model_tags | self.tag_model
+        return AliasState(state.model_name, aliases | self.set_aliases, tags, model_tags)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,22 @@ def tag_version(name: str, version: str, tags: dict[str, Any]) -> None:
         client().set_model_version_tag(name, str(version), key, str(value))
 
 
+def model_tags(name: str) -> dict[str, str]:
+    """The tags of the registered model; empty when it is not registered yet."""
+    try:
+        return dict(client().get_registered_model(name).tags)
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND_CODES:
+            return {}
+        raise
+
+
+def tag_model(name: str, tags: dict[str, Any]) -> None:
+    """Sets tags on the registered model (values as strings)."""
+    for key, value in tags.items():
+        client().set_registered_model_tag(name, key, str(value))
+
+
 def version_tags(name: str, version: str) -> dict[str, str]:
     """The tags of a model version."""
     return dict(client().get_model_version(name, str(version)).tags)

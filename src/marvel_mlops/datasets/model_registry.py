@@ -157,7 +157,8 @@ class ModelAliasesDataset(AbstractDataset):
             while version and version not in tags and len(tags) < MAX_CHAIN:
                 tags[version] = registry.version_tags(self._model_name, version)
                 version = tags[version].get(PREDECESSOR_TAG)
-        return AliasState(self._model_name, aliases, tags)
+        model_tags = registry.model_tags(self._model_name)
+        return AliasState(self._model_name, aliases, tags, model_tags)
 
     def save(self, data: AliasPlan) -> None:
         if data.model_name != self._model_name:
@@ -165,6 +166,8 @@ class ModelAliasesDataset(AbstractDataset):
                 f"Alias plan for model '{data.model_name}' saved to the aliases of "
                 f"'{self._model_name}'"
             )
+        if data.tag_model:
+            registry.tag_model(self._model_name, data.tag_model)
         for version, tags in data.tag_versions.items():
             registry.tag_version(self._model_name, version, tags)
         for alias, version in data.set_aliases.items():

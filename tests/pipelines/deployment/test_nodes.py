@@ -163,3 +163,16 @@ def test_deployment_slice_records_the_event_and_the_endpoint_it_asks_for():
     assert (record["git_commit"], record["kedro_run_id"]) == ("a" * 40, "run-1")
     assert catalog.load("model_alias_changes").set_aliases["champion"] == "4"
     assert catalog.load("serving_endpoint")["champion_version"] == "4"
+
+
+def test_a_rolled_back_version_that_lost_every_alias_is_still_refused():
+    """After a rollback the version has no alias to be found by: the model's tag keeps it."""
+    before = state({"champion": "3", "previous-champion": "2"}, {"3": "2"})
+    plan, after, _ = plan_deployment({}, before, "rollback")
+    assert plan.tag_model == {"rolled_back_versions": "3"}
+    stale = {**PROMOTE, "challenger_version": "3"}  # the old decision, re-applied
+    again, _, event = plan_deployment(
+        stale, AliasState(NAME, after.aliases, {}, after.model_tags), "promote"
+    )
+    assert again == AliasPlan(NAME) and event["action"] == "refuse"
+    assert "version 3 was rolled back" in event["reason"]

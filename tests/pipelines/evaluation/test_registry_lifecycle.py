@@ -24,7 +24,9 @@ PARAMS = {
 
 def decide(test, train, challenger, champion):
     scored = score_candidates(test, challenger, champion, {"version": challenger.version})
-    metrics = evaluate_models(scored, train, challenger, champion, PARAMS)
+    metrics = evaluate_models(
+        scored, train, challenger, champion, PARAMS["primary_metric"], PARAMS["bootstrap"]
+    )
     return decide_promotion(metrics, PARAMS), metrics
 
 
@@ -87,7 +89,11 @@ def test_same_data_and_seed_give_the_same_metrics(mlflow_registry, small_charact
     for _ in range(2):
         model = registry.load_version("m", register(train_model(train, seed=7), "m", train))
         scored = score_candidates(test, model, None, {"version": model.version})
-        runs.append(evaluate_models(scored, train, model, None, PARAMS)["challenger"])
+        runs.append(
+            evaluate_models(
+                scored, train, model, None, PARAMS["primary_metric"], PARAMS["bootstrap"]
+            )["challenger"]
+        )
     for key in ("roc_auc", "pr_auc", "log_loss", "f1", "accuracy"):
         assert runs[0][key] == runs[1][key]
 

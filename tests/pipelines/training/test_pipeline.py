@@ -45,7 +45,7 @@ def outputs() -> DataCatalog:
     catalog = DataCatalog(
         {
             "verified_train_set": MemoryDataset(train),
-            "params:training": MemoryDataset(PARAMS),
+            **{f"params:training.{key}": MemoryDataset(value) for key, value in PARAMS.items()},
             "train_set_version": MemoryDataset({"table": "/lake/train_set", "version": 4}),
             "test_set_version": MemoryDataset({"table": "/lake/test_set", "version": 2}),
             "run_lineage": MemoryDataset(LINEAGE),
@@ -108,7 +108,7 @@ def test_the_threshold_is_the_best_point_of_its_curve():
     y = rng.integers(0, 2, 400)
     probability = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
     oof = pd.DataFrame({"alive": y, "oof_probability": probability})
-    chosen, figure = choose_decision_threshold(oof, {"threshold_objective": "balanced_accuracy"})
+    chosen, figure = choose_decision_threshold(oof, "balanced_accuracy")
     curve_max = max(figure.axes[0].lines[0].get_ydata())
     assert chosen["oof_score"] == pytest.approx(curve_max)
     assert 0.05 <= chosen["threshold"] <= 0.95

@@ -23,6 +23,7 @@ from marvel_mlops.registry_changes import (
     PREDECESSOR_TAG,
     PREVIOUS_CHAMPION,
     ROLLED_BACK_TAG,
+    ROLLED_BACK_VERSIONS_TAG,
     AliasPlan,
     AliasState,
 )
@@ -123,7 +124,14 @@ def _rollback(state: AliasState) -> tuple[AliasPlan, dict[str, Any]]:
     aliases = {CHAMPION: previous} | ({PREVIOUS_CHAMPION: before} if before else {})
     if before is None:
         deleted.append(PREVIOUS_CHAMPION)
-    plan = AliasPlan(state.model_name, aliases, tuple(deleted), tags)
+    rolled_back = sorted({*state.rolled_back_versions(), *tags}, key=int)
+    plan = AliasPlan(
+        state.model_name,
+        aliases,
+        tuple(deleted),
+        tags,
+        {ROLLED_BACK_VERSIONS_TAG: ",".join(rolled_back)} if tags else {},
+    )
     why = f"rollback from version {current}"
     return plan, _event("rollback", state.model_name, previous, current, why)
 

@@ -70,9 +70,11 @@ def evaluate_models(
     train_set: pd.DataFrame,
     challenger: registry.RegisteredModel,
     champion: registry.RegisteredModel | None,
-    params: dict[str, Any],
+    primary_metric: str,
+    bootstrap: dict[str, Any],
 ) -> dict[str, Any]:
-    """All metrics for challenger, champion and the majority baseline, plus the bootstrap."""
+    """All metrics for challenger, champion and the majority baseline, plus the bootstrap
+    difference of ``primary_metric`` between them."""
     y = scored[LABEL_COLUMN].to_numpy()
     result: dict[str, Any] = {
         "challenger": {
@@ -84,7 +86,7 @@ def evaluate_models(
         "champion": None,
         "baseline": majority_baseline(y, float(train_set[LABEL_COLUMN].mean())),
         "difference": None,
-        "primary_metric": params["primary_metric"],
+        "primary_metric": primary_metric,
     }
     if champion is not None:
         result["champion"] = {
@@ -93,15 +95,14 @@ def evaluate_models(
                 y, scored["p_champion"].to_numpy(), champion.python_model.threshold
             ),
         }
-        boot = params["bootstrap"]
         result["difference"] = bootstrap_difference(
             y,
             scored["p_challenger"].to_numpy(),
             scored["p_champion"].to_numpy(),
-            METRIC_FUNCTIONS[params["primary_metric"]],
-            boot["n_resamples"],
-            boot["confidence"],
-            boot["seed"],
+            METRIC_FUNCTIONS[primary_metric],
+            bootstrap["n_resamples"],
+            bootstrap["confidence"],
+            bootstrap["seed"],
         )
     return result
 

@@ -84,8 +84,11 @@ def select_windows(
     ``changed`` marks the ones to write."""
     counts = sketch.window_counts(frame).assign(granularity=params["granularity"])
     on = ["window_start", "granularity", "model_id", "slice_value"]
-    previous = (pd.DataFrame() if monitored_windows is None else monitored_windows).reindex(
-        columns=[*on, "count", "labelled_count"]
+    columns = [*on, "count", "labelled_count"]
+    previous = (
+        pd.DataFrame(columns=columns)
+        if monitored_windows is None
+        else monitored_windows.reindex(columns=columns)
     )
     previous["window_start"] = pd.to_datetime(previous["window_start"], utc=True)
     counts["window_start"] = pd.to_datetime(counts["window_start"], utc=True)

@@ -42,22 +42,21 @@ def _log_progress(i: int, total: int, params: dict, score: float, seconds: float
 
 
 def tune_hyperparameters(
-    train_set: pd.DataFrame, params: dict[str, Any]
+    train_set: pd.DataFrame, features: dict[str, Any], search: dict[str, Any], seed: int
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Bounded random search; returns best parameters, all results, out-of-fold scores."""
     X, y = train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy()
     best, results, oof = search_hyperparameters(
-        X, y, params["features"], params["search"], params["seed"], progress=_log_progress
+        X, y, features, search, seed, progress=_log_progress
     )
     logger.info("Best candidate: CV ROC AUC %.4f %s", results["cv_roc_auc"].max(), best)
     return best, results, pd.DataFrame({LABEL_COLUMN: y, "oof_probability": oof})
 
 
 def choose_decision_threshold(
-    out_of_fold: pd.DataFrame, params: dict[str, Any]
+    out_of_fold: pd.DataFrame, objective: str
 ) -> tuple[dict[str, Any], Figure]:
-    """The threshold maximising the configured objective on training folds, and its curve."""
-    objective = params["threshold_objective"]
+    """The threshold maximising ``objective`` on training folds, and its curve."""
     threshold, curve = choose_threshold(
         out_of_fold[LABEL_COLUMN].to_numpy(), out_of_fold["oof_probability"].to_numpy(), objective
     )
@@ -78,19 +77,20 @@ def train_final_model(
     train_set: pd.DataFrame,
     best_params: dict[str, Any],
     threshold: dict[str, Any],
-    params: dict[str, Any],
+    features: dict[str, Any],
+    seed: int,
 ) -> MarvelCharacterModel:
     """Refits the best candidate on the whole training set and wraps it as a pyfunc."""
-    pipeline = build_pipeline(params["features"], best_params, params["seed"])
+    pipeline = build_pipeline(features, best_params, seed)
     fit_pipeline(pipeline, train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy())
     return MarvelCharacterModel(pipeline, threshold["threshold"])
 
 
-def plot_feature_importance(model: MarvelCharacterModel, params: dict[str, Any]) -> Figure:
-    """Gain importance of the top features, as a horizontal bar chart."""
+def plot_feature_importance(model: MarvelCharacterModel, top_k: int) -> Figure:
+    """Gain importance of the ``top_k`` features, as a horizontal bar chart."""
     gains = model.booster.feature_importance(importance_type="gain")
     names = model.features.get_feature_names_out()
-    top = pd.Series(gains, index=names).sort_values().tail(params["importance_top_k"])
+    top = pd.Series(gains, index=names).sort_values().tail(top_k)
     figure, axis = plt.subplots(figsize=(7, 0.28 * len(top) + 1.2))
     axis.barh(top.index, top.to_numpy())
     axis.set(xlabel="total gain", title="Feature importance (LightGBM gain)")
