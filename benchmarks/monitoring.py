@@ -112,29 +112,23 @@ def run_ours(root: Path) -> dict:
     frame = nodes.prepare_inference(
         SparkDeltaTableDataset(filepath=str(root / "inference_log")).load(),
         SparkDeltaTableDataset(filepath=str(root / "ground_truth")).load(),
-        params,
+        params["granularity"],
     )
-    windows = nodes.select_windows(frame, pd.DataFrame(), params)
-    window_sketch = nodes.sketch_windows(frame, windows, params)
+    windows = nodes.select_windows(frame, None, params["granularity"])
+    window_sketch = nodes.sketch_windows(frame, windows, params["sketch"])
     reference = SparkDeltaTableDataset(filepath=str(root / "reference")).load()
     if "model_version" not in reference.columns:
         from pyspark.sql import functions as F
 
         reference = reference.withColumn("model_version", F.lit("1"))
-    baseline_sketch = nodes.sketch_baseline(reference, None, params)
-    performance = nodes.compute_performance(frame, windows, params)
-    profile = nodes.compute_profile(window_sketch, windows, params)
-    drift = nodes.compute_drift(window_sketch, baseline_sketch, windows, params)
-    alerts = nodes.evaluate_alerts(drift, performance, params)
-    decision = nodes.decide_retraining(alerts, params)
+    baseline_sketch = nodes.sketch_baseline(reference, None, params["sketch"])
+    performance = nodes.compute_performance(frame, windows)
+    profile = nodes.compute_profile(window_sketch, windows, params["profile"]["top_k"])
+    drift = nodes.compute_drift(window_sketch, baseline_sketch, windows, params["drift"])
+    alerts = nodes.evaluate_alerts(drift, performance, params["alerts"])
+    decision = nodes.decide_retraining(alerts, params["trigger"])
     html = nodes.build_report(profile, drift, performance, alerts, decision)
-    nodes.export_prometheus(
-        drift,
-        performance,
-        alerts,
-        decision,
-        params | {"prometheus": {"pushgateway_url": None, "job": "bench"}},
-    )
+    nodes.export_prometheus(drift, performance, alerts, decision)
     gender = drift[(drift["column_name"] == "gender") & (drift["drift_type"] == "BASELINE")]
     return {
         "seconds": time.perf_counter() - started,

@@ -63,24 +63,24 @@ def window_frame(spark, windows: list[tuple[int, dict | None, bool]], rows: int)
     frame = nodes.prepare_inference(
         spark.createDataFrame(traffic.inference_arrow(log)),
         spark.createDataFrame(traffic.ground_truth_arrow(truth)),
-        PARAMS,
+        PARAMS["granularity"],
     )
     return frame, log, truth
 
 
 def run_windows(spark, windows, rows=20000, baseline_rows=40000):
     frame, log, truth = window_frame(spark, windows, rows)
-    selected = nodes.select_windows(frame, pd.DataFrame(), PARAMS)
+    selected = nodes.select_windows(frame, None, PARAMS["granularity"])
     base = traffic.characters(baseline_rows, 1)
     base = base.assign(probability=Scorer().predict_proba(base))
     base["label"] = (base["probability"] >= Scorer.threshold).astype("int32")
     baseline_sketch = nodes.sketch_baseline(
-        spark.createDataFrame(base.assign(model_version="1")), None, PARAMS
+        spark.createDataFrame(base.assign(model_version="1")), None, PARAMS["sketch"]
     )
-    window_sketch = nodes.sketch_windows(frame, selected, PARAMS)
-    drift = nodes.compute_drift(window_sketch, baseline_sketch, selected, PARAMS)
-    performance = nodes.compute_performance(frame, selected, PARAMS)
-    profile = nodes.compute_profile(window_sketch, selected, PARAMS)
+    window_sketch = nodes.sketch_windows(frame, selected, PARAMS["sketch"])
+    drift = nodes.compute_drift(window_sketch, baseline_sketch, selected, PARAMS["drift"])
+    performance = nodes.compute_performance(frame, selected)
+    profile = nodes.compute_profile(window_sketch, selected, PARAMS["profile"]["top_k"])
     return {
         "log": log,
         "truth": truth,

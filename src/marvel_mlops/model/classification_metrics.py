@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import metrics as skm
 
+from marvel_mlops.model.decision import alive_labels
+
 LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
 EPS = 1e-15
 
@@ -23,7 +25,7 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def threshold_score(y: np.ndarray, p: np.ndarray, threshold: float, objective: str) -> float:
     """A thresholded score used to pick the cut-off."""
-    predicted = (p >= threshold).astype(int)
+    predicted = alive_labels(p, threshold)
     if objective == "f1_macro":
         return float(skm.f1_score(y, predicted, average="macro", zero_division=0))
     if objective == "balanced_accuracy":
@@ -48,7 +50,7 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> di
     """Every metric the evaluation reports, for one set of probabilities."""
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
-    predicted = (p >= threshold).astype(int)
+    predicted = alive_labels(p, threshold)
     tn, fp, fn, tp = skm.confusion_matrix(y, predicted, labels=[0, 1]).ravel()
     return {
         **{name: function(y, p) for name, function in METRIC_FUNCTIONS.items()},

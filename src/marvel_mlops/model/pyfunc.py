@@ -21,9 +21,9 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 from sklearn.pipeline import Pipeline
 
+from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
 
-OUTPUT_COLUMNS = ("probability", "label", "model_version")
 UNREGISTERED = "unregistered"
 
 
@@ -67,7 +67,7 @@ class MarvelCharacterModel(PythonModel):
         return pd.DataFrame(
             {
                 "probability": probability,
-                "label": (probability >= self.threshold).astype("int64"),
+                "label": alive_labels(probability, self.threshold),
                 "model_version": self.model_version,
             }
         )

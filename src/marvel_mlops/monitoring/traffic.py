@@ -18,6 +18,7 @@ from marvel_mlops.data.schema import (
     RAW_TO_CLEAN,
     arrow_schema,
 )
+from marvel_mlops.model.decision import alive_labels
 
 
 def characters(n_rows: int, seed: int, drift: DriftSpec | dict | None = None) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def scored_rows(
         record_index=np.arange(len(frame), dtype="int32"),
         timestamp_utc=pd.to_datetime(timestamps.to_numpy(), utc=True),
         probability=probability,
-        label=(probability >= python_model.threshold).astype("int32"),
+        label=alive_labels(probability, python_model.threshold).astype("int32"),
         model_version=str(version),
         variant="champion",
         served=True,

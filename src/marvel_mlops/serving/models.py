@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import yaml
 
 from marvel_mlops.adapters import registry
+from marvel_mlops.model.decision import alive_labels
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,8 @@ class ServedModel:
         matrix = self.features.transform_records(records)
         # One thread: single-record calls gain nothing from OpenMP and its spinning
         # threads would steal the CPU the event loop needs.
-        probabilities = self.booster.predict(matrix, num_threads=1).tolist()
-        threshold = self.threshold
-        return probabilities, [1 if p >= threshold else 0 for p in probabilities]
+        probabilities = self.booster.predict(matrix, num_threads=1)
+        return probabilities.tolist(), alive_labels(probabilities, self.threshold).tolist()
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,7 @@ def _columns(baseline: bool = False) -> tuple[list[str], list[str]]:
     ]
 
 
-def prepare_inference(
-    inference_log: Any | None, ground_truth: Any | None, params: dict[str, Any]
-) -> Any:
+def prepare_inference(inference_log: Any | None, ground_truth: Any | None, granularity: str) -> Any:
     """The inference log with its window, model id, variant and (late) true label.
 
     A missing log or label table (a fresh catalog, an endpoint nobody called yet) is an
@@ -72,17 +70,17 @@ def prepare_inference(
         inference_log = empty_frame(INFERENCE_LOG_COLUMNS)
     if ground_truth is None:
         ground_truth = empty_frame(GROUND_TRUTH_COLUMNS)
-    windowed = sketch.with_window(inference_log, params["granularity"])
+    windowed = sketch.with_window(inference_log, granularity)
     return sketch.with_labels(windowed, ground_truth).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def select_windows(
-    frame: Any, monitored_windows: pd.DataFrame | None, params: dict[str, Any]
+    frame: Any, monitored_windows: pd.DataFrame | None, granularity: str
 ) -> pd.DataFrame:
     """Windows to compute: new rows or new labels since the last run (``monitored_windows``:
     none on the first run), plus their predecessors (needed for window-over-window drift).
     ``changed`` marks the ones to write."""
-    counts = sketch.window_counts(frame).assign(granularity=params["granularity"])
+    counts = sketch.window_counts(frame).assign(granularity=granularity)
     on = ["window_start", "granularity", "model_id", "slice_value"]
     columns = [*on, "count", "labelled_count"]
     previous = (
@@ -119,10 +117,9 @@ def _restrict(frame: Any, windows: pd.DataFrame, column: str) -> Any:
     return frame.join(F.broadcast(keys), ["window_start", "model_id", "slice_value"], "left_semi")
 
 
-def sketch_windows(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def sketch_windows(frame: Any, windows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """Value counts of every monitored column in the needed windows (one Spark pass)."""
     categorical, numeric = _columns()
-    config = params["sketch"]
     return sketch.value_sketch(
         _restrict(frame, windows, "needed"),
         categorical,
@@ -148,7 +145,7 @@ def select_baseline(training_baseline: Any | None, deployments: pd.DataFrame | N
 
 
 def sketch_baseline(
-    training_baseline: Any | None, deployments: pd.DataFrame | None, params: dict[str, Any]
+    training_baseline: Any | None, deployments: pd.DataFrame | None, config: dict[str, Any]
 ) -> pd.DataFrame:
     """Value counts of the baseline: the serving model's training data and predictions.
 
@@ -159,7 +156,6 @@ def sketch_baseline(
         logger.warning("No trained model yet: no drift baseline")
         baseline = empty_frame(BASELINE_COLUMNS)
     categorical, numeric = _columns(baseline=True)
-    config = params["sketch"]
     return sketch.value_sketch(
         baseline,
         [*categorical, "label"],
@@ -171,17 +167,19 @@ def sketch_baseline(
 
 
 def _with_window_keys(
-    rows: pd.DataFrame, params: dict[str, Any], schema: dict[str, str]
+    rows: pd.DataFrame, windows: pd.DataFrame, schema: dict[str, str]
 ) -> pd.DataFrame:
+    """Rows with the keys every monitoring table shares; the granularity is the windows'."""
+    granularity = windows["granularity"].iloc[0] if len(windows) else None
     rows = rows.assign(
-        granularity=params["granularity"],
+        granularity=granularity,
         slice_key=SLICE_KEY,
         update_timestamp_utc=pd.Timestamp.now("UTC"),
     )
     return conform(rows, schema)
 
 
-def compute_performance(frame: Any, windows: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def compute_performance(frame: Any, windows: pd.DataFrame) -> pd.DataFrame:
     """Label coverage and ROC AUC, log loss, accuracy, F1 of the changed windows."""
     changed = windows[windows["changed"]]
     aggregates = sketch.performance_aggregates(_restrict(frame, windows, "changed"))
@@ -189,13 +187,12 @@ def compute_performance(frame: Any, windows: pd.DataFrame, params: dict[str, Any
     aggregates["window_end"] = pd.to_datetime(aggregates["window_end"], utc=True)
     counts = changed[["window_start", "window_end", "model_id", "slice_value", "count"]].copy()
     counts["window_end"] = pd.to_datetime(counts["window_end"], utc=True)
-    return _with_window_keys(window_performance(counts, aggregates), params, PERFORMANCE_SCHEMA)
+    return _with_window_keys(window_performance(counts, aggregates), windows, PERFORMANCE_SCHEMA)
 
 
-def compute_profile(
-    window_sketch: pd.DataFrame, windows: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Profile rows (one per changed window and column, plus ``:table``)."""
+def compute_profile(window_sketch: pd.DataFrame, windows: pd.DataFrame, top_k: int) -> pd.DataFrame:
+    """Profile rows (one per changed window and column, plus ``:table``), each with its
+    ``top_k`` frequent items."""
     numeric = _columns()[1]
     changed = windows[windows["changed"]]
     wanted = set(_keys(changed))
@@ -203,7 +200,7 @@ def compute_profile(
         {
             **dict(zip(KEYS, key, strict=True)),
             "column_name": column,
-            **profile_metrics(counts, params["profile"]["top_k"]),
+            **profile_metrics(counts, top_k),
         }
         for key, column, counts in iter_columns(_timestamps(window_sketch), numeric)
         if key in wanted
@@ -217,7 +214,7 @@ def compute_profile(
         }
         for key, c in zip(_keys(changed), changed["count"], strict=True)
     ]
-    return _with_window_keys(pd.DataFrame(table_rows + rows), params, PROFILE_SCHEMA)
+    return _with_window_keys(pd.DataFrame(table_rows + rows), windows, PROFILE_SCHEMA)
 
 
 def _timestamps(frame: pd.DataFrame) -> pd.DataFrame:
@@ -236,11 +233,10 @@ def compute_drift(
     window_sketch: pd.DataFrame,
     baseline_sketch: pd.DataFrame,
     windows: pd.DataFrame,
-    params: dict[str, Any],
+    config: dict[str, Any],
 ) -> pd.DataFrame:
     """Drift rows of the changed windows against the baseline and the previous window."""
     numeric = _columns()[1]
-    config = params["drift"]
     reference = {
         c: counts for _, c, counts in iter_columns(baseline_sketch.assign(_b=0), numeric, ["_b"])
     }
@@ -271,14 +267,13 @@ def compute_drift(
                     | {"drift_type": "CONSECUTIVE", "window_cmp_start": previous[key][0]}
                     | drift_metrics(current[(previous[key], column)], counts, config)
                 )
-    return _with_window_keys(pd.DataFrame(rows), params, DRIFT_SCHEMA)
+    return _with_window_keys(pd.DataFrame(rows), windows, DRIFT_SCHEMA)
 
 
 def evaluate_alerts(
-    drift: pd.DataFrame, performance: pd.DataFrame, params: dict[str, Any]
+    drift: pd.DataFrame, performance: pd.DataFrame, config: dict[str, Any]
 ) -> pd.DataFrame:
     """Every alert rule on every monitored window: value, threshold, breached or not."""
-    config = params["alerts"]
     rows = alert_rules.evaluate_rules(drift, performance, config["rules"], config["min_rows"])
     rows["update_timestamp_utc"] = pd.Timestamp.now("UTC")
     logger.info(
@@ -287,9 +282,8 @@ def evaluate_alerts(
     return rows
 
 
-def decide_retraining(alerts: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+def decide_retraining(alerts: pd.DataFrame, config: dict[str, Any]) -> dict[str, Any]:
     """The k-of-n retraining trigger, with its reasons (a dataset schedulers can read)."""
-    config = params["trigger"]
     decision = alert_rules.retraining_decision(alerts, config["k"], config["n"], config["variant"])
     decision["explanation"] = alert_rules.describe(decision)
     logger.info(decision["explanation"])

@@ -11,60 +11,60 @@ from marvel_mlops.pipelines.monitoring import nodes
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Builds the monitoring pipeline."""
-    p = "params:monitoring"
+    p = "params:monitoring"  # each node gets only the keys it reads: f"{p}.<key>"
     return pipeline(
         [
             node(
                 nodes.prepare_inference,
-                ["inference_log@spark", "ground_truth@spark", p],
+                ["inference_log@spark", "ground_truth@spark", f"{p}.granularity"],
                 "monitoring_frame",
                 name="prepare_inference",
             ),
             node(
                 nodes.select_windows,
-                ["monitoring_frame", "monitored_windows", p],
+                ["monitoring_frame", "monitored_windows", f"{p}.granularity"],
                 "windows_to_monitor",
                 name="select_windows",
             ),
             node(
                 nodes.sketch_windows,
-                ["monitoring_frame", "windows_to_monitor", p],
+                ["monitoring_frame", "windows_to_monitor", f"{p}.sketch"],
                 "window_sketch",
                 name="sketch_windows",
             ),
             node(
                 nodes.sketch_baseline,
-                ["training_baseline@spark", "deployments", p],
+                ["training_baseline@spark", "deployments", f"{p}.sketch"],
                 "baseline_sketch",
                 name="sketch_baseline",
             ),
             node(
                 nodes.compute_performance,
-                ["monitoring_frame", "windows_to_monitor", p],
+                ["monitoring_frame", "windows_to_monitor"],
                 "monitoring_performance_metrics",
                 name="compute_performance",
             ),
             node(
                 nodes.compute_profile,
-                ["window_sketch", "windows_to_monitor", p],
+                ["window_sketch", "windows_to_monitor", f"{p}.profile.top_k"],
                 "monitoring_profile_metrics",
                 name="compute_profile",
             ),
             node(
                 nodes.compute_drift,
-                ["window_sketch", "baseline_sketch", "windows_to_monitor", p],
+                ["window_sketch", "baseline_sketch", "windows_to_monitor", f"{p}.drift"],
                 "monitoring_drift_metrics",
                 name="compute_drift",
             ),
             node(
                 nodes.evaluate_alerts,
-                ["monitoring_drift_metrics", "monitoring_performance_metrics", p],
+                ["monitoring_drift_metrics", "monitoring_performance_metrics", f"{p}.alerts"],
                 "monitoring_alerts",
                 name="evaluate_alerts",
             ),
             node(
                 nodes.decide_retraining,
-                ["monitoring_alerts", p],
+                ["monitoring_alerts", f"{p}.trigger"],
                 "retraining_trigger",
                 name="decide_retraining",
             ),

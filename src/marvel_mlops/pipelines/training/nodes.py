@@ -22,6 +22,7 @@ from mlflow.types import ColSpec, Schema
 
 from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, NUMERIC_FEATURES
+from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import (
@@ -175,6 +176,6 @@ def snapshot_baseline(
     probability = model.predict_proba(rows)
     return rows.assign(
         probability=probability,
-        label=(probability >= model.threshold).astype("int32"),
+        label=alive_labels(probability, model.threshold).astype("int32"),
         model_version=str(registration["version"]),
     )
