@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,12 +25,12 @@ logger = logging.getLogger(__name__)
 
 
 def build_pipeline(
-    feature_params: dict[str, Any], model_params: dict[str, Any], seed: int
+    feature_params: dict[str, Any], model_params: dict[str, Any], seed: int, threads: int = 2
 ) -> Pipeline:
-    """The scikit-learn pipeline the registered model wraps."""
+    """The scikit-learn pipeline the registered model wraps (LightGBM on ``threads``)."""
     model = LGBMClassifier(
         random_state=seed,
-        n_jobs=2,
+        n_jobs=threads,
         verbose=-1,
         deterministic=True,
         force_col_wise=True,
@@ -42,6 +47,23 @@ def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline
     return pipeline
 
 
+def _fold_probabilities(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    fold: tuple[np.ndarray, np.ndarray],
+    feature_params: dict,
+    model_params: dict,
+    seed: int,
+    threads: int,
+) -> tuple[np.ndarray, float]:
+    """Fits on one fold's training rows; the held-out rows' probabilities and the seconds."""
+    start = time.perf_counter()
+    fit_idx, val_idx = fold
+    pipeline = build_pipeline(feature_params, model_params, seed, threads)
+    fit_pipeline(pipeline, X.iloc[fit_idx], y[fit_idx])
+    return pipeline.predict_proba(X.iloc[val_idx])[:, 1], time.perf_counter() - start
+
+
 def out_of_fold_probabilities(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -52,12 +74,66 @@ def out_of_fold_probabilities(
 ) -> np.ndarray:
     """Probabilities for every training row from a model that did not see it."""
     oof = np.zeros(len(y))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fit_idx, val_idx in splitter.split(X, y):
-        pipeline = build_pipeline(feature_params, model_params, seed)
-        fit_pipeline(pipeline, X.iloc[fit_idx], y[fit_idx])
-        oof[val_idx] = pipeline.predict_proba(X.iloc[val_idx])[:, 1]
+    for fold in _folds(X, y, folds, seed):
+        oof[fold[1]] = _fold_probabilities(X, y, fold, feature_params, model_params, seed, 2)[0]
     return oof
+
+
+def _folds(X: pd.DataFrame, y: np.ndarray, folds: int, seed: int) -> list:
+    return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y))
+
+
+def search_workers(setting: int | str | None, tasks: int) -> int:
+    """Processes for the search's fits: ``auto`` (or unset) is one per usable CPU core."""
+    if setting in (None, "auto"):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        setting = cores or os.cpu_count() or 1
+    if not isinstance(setting, int) or isinstance(setting, bool) or setting < 1:
+        raise ValueError(
+            f"training.search.workers: expected 'auto' or an integer >= 1, got {setting!r}"
+        )
+    return max(1, min(setting, tasks))
+
+
+# One search's data, set once per worker process by the pool's initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(X: pd.DataFrame, y: np.ndarray, feature_params: dict, seed: int) -> None:
+    _WORKER.update(X=X, y=y, feature_params=feature_params, seed=seed)
+
+
+def _worker_fold(fold: tuple, model_params: dict) -> tuple[np.ndarray, float]:
+    w = _WORKER
+    return _fold_probabilities(
+        w["X"], w["y"], fold, w["feature_params"], model_params, w["seed"], 1
+    )
+
+
+@contextmanager
+def _fold_runner(
+    X: pd.DataFrame, y: np.ndarray, feature_params: dict, seed: int, workers: int
+) -> Iterator[Callable[[tuple, dict], Callable[[], tuple[np.ndarray, float]]]]:
+    """Submits fold fits, each returning a callable that waits for its result.
+
+    One worker: the fits run here, lazily, with LightGBM on 2 threads (as before). More:
+    each runs in one of ``workers`` fresh processes with one LightGBM thread, so no OpenMP
+    team waits on a descheduled thread and every core stays busy; results are identical.
+    """
+    if workers == 1:
+        yield lambda fold, params: partial(
+            _fold_probabilities, X, y, fold, feature_params, params, seed, 2
+        )
+        return
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with JVM and OpenMP threads
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(X, y, feature_params, seed)
+    ) as pool:
+        try:
+            yield lambda fold, params: pool.submit(_worker_fold, fold, params).result
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def search_hyperparameters(
@@ -70,23 +146,29 @@ def search_hyperparameters(
 ) -> tuple[dict[str, Any], pd.DataFrame, np.ndarray]:
     """Random search over ``search['space']`` scored by cross-validated ROC AUC.
 
-    Returns the best parameters, one row of results per candidate, and the best
-    candidate's out-of-fold probabilities (used to choose the threshold).
+    Every (candidate, fold) fit is independent: they run on ``search['workers']``
+    processes (default one per core); candidates are still scored and reported in order.
+    Returns the best parameters, one row of results per candidate (``seconds``: the
+    candidate's fits, summed), and the best candidate's out-of-fold probabilities.
     """
     candidates = list(ParameterSampler(search["space"], n_iter=search["budget"], random_state=seed))
     candidates = [{**search.get("fixed", {}), **c} for c in candidates]
+    folds = _folds(X, y, search["folds"], seed)
+    workers = search_workers(search.get("workers"), len(candidates) * len(folds))
     rows, best = [], (-np.inf, None, None)
-    for i, params in enumerate(candidates, start=1):
-        start = time.perf_counter()
-        oof = out_of_fold_probabilities(X, y, feature_params, params, search["folds"], seed)
-        score = roc_auc(y, oof)
-        rows.append(
-            {"candidate": i, **params, "cv_roc_auc": score, "seconds": time.perf_counter() - start}
-        )
-        if progress:
-            progress(i, len(candidates), params, score, rows[-1]["seconds"])
-        if score > best[0]:
-            best = (score, params, oof)
+    with _fold_runner(X, y, feature_params, seed, workers) as submit:
+        pending = [[submit(fold, params) for fold in folds] for params in candidates]
+        for i, (params, futures) in enumerate(zip(candidates, pending, strict=True), start=1):
+            oof, seconds = np.zeros(len(y)), 0.0
+            for fold, result in zip(folds, futures, strict=True):
+                oof[fold[1]], fold_seconds = result()
+                seconds += fold_seconds
+            score = roc_auc(y, oof)
+            rows.append({"candidate": i, **params, "cv_roc_auc": score, "seconds": seconds})
+            if progress:
+                progress(i, len(candidates), params, score, seconds)
+            if score > best[0]:
+                best = (score, params, oof)
     return best[1], pd.DataFrame(rows), best[2]
 
 
