@@ -8,11 +8,11 @@ from tests.conftest import PROJECT_ROOT
 
 # Datasets read from the model registry, and the node whose run must precede their load.
 REGISTRY_READS = {
-    "challenger_model": "register_challenger",
-    "champion_model": "apply_deployment",
-    "monitored_model": "apply_deployment",
+    "challenger_model": "training.register_challenger",
+    "champion_model": "deployment.apply_deployment",
+    "monitored_model": "deployment.apply_deployment",
     # monitoring's baseline is the version the newest deployment record says serves.
-    "deployments": "record_deployment",
+    "deployments": "deployment.record_deployment",
 }
 
 
@@ -49,9 +49,22 @@ def test_registry_reads_wait_for_the_node_that_sets_the_alias(registry):
                 continue
             if node.name == writer:
                 continue
-            if writer == "apply_deployment" and node.name in before_deployment:
+            if writer == "deployment.apply_deployment" and node.name in before_deployment:
                 continue
             upstream = {n.name for n in default.to_nodes(node.name).nodes}
             assert writer in upstream, f"{node.name} may load {dataset} before {writer}"
             checked += 1
     assert checked >= 4
+
+
+def test_each_stage_is_a_collapsible_modular_pipeline_over_shared_dataset_names(registry):
+    """kedro-viz draws each namespace as one modular pipeline; the catalog's names stay."""
+    stages = ("data_processing", "training", "evaluation", "deployment", "demo_traffic")
+    for stage in (*stages, "endpoint_ingestion", "monitoring"):
+        namespaces = {n.namespace for n in registry[stage].nodes}
+        assert namespaces <= {stage, None}, f"{stage}: {namespaces}"
+        shared = [n.name for n in registry[stage].nodes if n.namespace is None]
+        assert shared in ([], ["verify_processed_dataset"]), f"{stage}: {shared}"
+    assert "model_registration" in registry["training"].all_outputs()
+    assert "model_registration" in registry["evaluation"].inputs()
+    assert not any(d.startswith("training.") for d in registry["__default__"].datasets())

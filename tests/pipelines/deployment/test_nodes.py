@@ -152,7 +152,10 @@ def test_deployment_slice_records_the_event_and_the_endpoint_it_asks_for():
             "serving_endpoint": MemoryDataset(),
         }
     )
-    nodes = ["apply_deployment", "record_deployment", "sync_serving_endpoint"]
+    nodes = [
+        f"deployment.{n}"
+        for n in ("apply_deployment", "record_deployment", "sync_serving_endpoint")
+    ]
     SequentialRunner().run(create_pipeline().only_nodes(*nodes), catalog)
     record = catalog.load("deployments").iloc[0]
     assert (record["action"], record["model_version"], record["previous_version"]) == (

@@ -65,7 +65,7 @@ def outputs() -> DataCatalog:
             },
         }
     )
-    SequentialRunner().run(create_pipeline().only_nodes(*SLICE), catalog)
+    SequentialRunner().run(create_pipeline().only_nodes(*(f"training.{n}" for n in SLICE)), catalog)
     return catalog
 
 

@@ -23,4 +23,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="demo_traffic",
+        namespace="demo_traffic",
+        prefix_datasets_with_namespace=False,
     )

@@ -55,4 +55,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="deployment",
+        namespace="deployment",
+        prefix_datasets_with_namespace=False,
     )

@@ -22,4 +22,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="endpoint_ingestion",
+        namespace="endpoint_ingestion",
+        prefix_datasets_with_namespace=False,
     )

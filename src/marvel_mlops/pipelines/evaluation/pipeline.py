@@ -2,7 +2,6 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from marvel_mlops.data.processing_run import verify_processed_dataset
 from marvel_mlops.pipelines.evaluation.nodes import (
     decide_promotion,
     evaluate_models,
@@ -13,18 +12,13 @@ from marvel_mlops.pipelines.evaluation.nodes import (
     record_decision,
     score_candidates,
 )
+from marvel_mlops.pipelines.verification import processed_data_check
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Builds the evaluation pipeline."""
-    return pipeline(
+    return processed_data_check() + pipeline(
         [
-            node(
-                verify_processed_dataset,
-                ["train_set@pandas", "test_set@pandas", "data_processing_summary"],
-                ["verified_train_set", "verified_test_set"],
-                name="verify_processed_dataset",
-            ),
             node(
                 score_candidates,
                 ["verified_test_set", "challenger_model", "champion_model", "model_registration"],
@@ -82,4 +76,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="evaluation",
+        namespace="evaluation",
+        prefix_datasets_with_namespace=False,
     )

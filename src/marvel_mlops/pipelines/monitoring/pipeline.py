@@ -99,4 +99,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="monitoring",
+        namespace="monitoring",
+        prefix_datasets_with_namespace=False,
     )

@@ -2,7 +2,6 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from marvel_mlops.data.processing_run import verify_processed_dataset
 from marvel_mlops.pipelines.training.nodes import (
     choose_decision_threshold,
     cross_validation_metrics,
@@ -12,18 +11,13 @@ from marvel_mlops.pipelines.training.nodes import (
     train_final_model,
     tune_hyperparameters,
 )
+from marvel_mlops.pipelines.verification import processed_data_check
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Builds the training pipeline."""
-    return pipeline(
+    return processed_data_check() + pipeline(
         [
-            node(
-                verify_processed_dataset,
-                ["train_set@pandas", "test_set@pandas", "data_processing_summary"],
-                ["verified_train_set", "verified_test_set"],
-                name="verify_processed_dataset",
-            ),
             node(
                 tune_hyperparameters,
                 [
@@ -86,4 +80,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="training",
+        namespace="training",
+        prefix_datasets_with_namespace=False,
     )
