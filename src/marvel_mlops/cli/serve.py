@@ -39,10 +39,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add = parser.add_argument
     add("--project-path", type=Path, default=Path.cwd(), help="project root (with conf/)")
     add("--env", default=None, help="Kedro configuration environment (default: local)")
-    add("--model-uri", default=os.environ.get("MARVEL_MODEL_URI"),
-        help="models:/<name>@<alias> (followed), models:/<name>/<v>, runs:/... or a path")  # fmt: skip
-    add("--model-version", default=os.environ.get("MARVEL_MODEL_VERSION"),
-        help="version label shown for a model given by path or runs:/ URI")  # fmt: skip
+    add(
+        "--model-uri",
+        default=os.environ.get("MARVEL_MODEL_URI"),
+        help="models:/<name>@<alias> (followed), models:/<name>/<v>, runs:/... or a path",
+    )
+    add(
+        "--model-version",
+        default=os.environ.get("MARVEL_MODEL_VERSION"),
+        help="version label shown for a model given by path or runs:/ URI",
+    )
     add("--host", default=None)
     add("--port", type=int, default=None)
     add("--ab-share", type=float, default=None, help="share of PageIDs answered by challenger")
@@ -110,7 +116,9 @@ def main(argv: list[str]) -> int:
     from marvel_mlops.serving.server import bound_registry_calls, uvicorn_config
 
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = settings_from_args(args)
     except SettingsError as error:
@@ -120,14 +128,21 @@ def main(argv: list[str]) -> int:
     configure_mlflow(args)
     token = bearer_token(settings, os.environ)
     if not _loopback(settings.host) and not token:
-        logger.warning("Listening on %s without a bearer token: set %s to require one",
-                       settings.host, settings.auth_token_env)  # fmt: skip
+        logger.warning(
+            "Listening on %s without a bearer token: set %s to require one",
+            settings.host,
+            settings.auth_token_env,
+        )
     app = create_app(settings, token=token, freeze_gc=True, load_in_background=True)
     # The log writer and model watcher threads hold the GIL in short bursts; a shorter
     # switch interval keeps the event loop from waiting up to 5 ms behind them (p99).
     sys.setswitchinterval(0.0005)
-    logger.info("Serving on http://%s:%d (model %s)", settings.host, settings.port,
-                settings.model_uri or f"models:/{settings.model_name}@champion")  # fmt: skip
+    logger.info(
+        "Serving on http://%s:%d (model %s)",
+        settings.host,
+        settings.port,
+        settings.model_uri or f"models:/{settings.model_name}@champion",
+    )
     uvicorn.Server(uvicorn_config(app, settings, args.log_level)).run()
     return 0
 
@@ -138,7 +153,9 @@ def bearer_token(settings: ServingSettings, environ: Mapping[str, str]) -> str |
         return None
     token = environ.get(settings.auth_token_env)
     if token is not None and not token.strip():
-        logger.warning("%s is set but empty: requests are NOT authenticated; give it a token "
-                       "or unset it", settings.auth_token_env)  # fmt: skip
+        logger.warning(
+            "%s is set but empty: requests are NOT authenticated; give it a token or unset it",
+            settings.auth_token_env,
+        )
         return None
     return token or None

@@ -209,8 +209,10 @@ class ModelWatcher:
                 return "loading the champion"
             return f"no champion loaded: alias '{alias}' of '{self.source.name}' does not exist"
         if self.champion_alias_missing:
-            return (f"alias '{alias}' of '{self.source.name}' is gone from the registry; "
-                    f"serving the last good version {self.snapshot.champion.version}")  # fmt: skip
+            return (
+                f"alias '{alias}' of '{self.source.name}' is gone from the registry; "
+                f"serving the last good version {self.snapshot.champion.version}"
+            )
         if self.last_error is not None:
             return f"the model source failed, still serving the loaded models: {self.last_error}"
         return None
@@ -250,8 +252,12 @@ class ModelWatcher:
             self.champion_alias_missing = True
             return current.champion
         if champion is not None and self.champion_alias_missing:
-            logger.warning("The alias '%s' of %s is back: version %s", alias,
-                           self.source.name, champion.version)  # fmt: skip
+            logger.warning(
+                "The alias '%s' of %s is back: version %s",
+                alias,
+                self.source.name,
+                champion.version,
+            )
             self.champion_alias_missing = False
         return champion
 
@@ -293,8 +299,9 @@ class ModelWatcher:
             self.last_error = None
         except Exception as error:  # registry down, corrupt artifact, ...: keep serving
             self.last_error = self.source.public(f"{type(error).__name__}: {error}")[:500]
-            logger.warning("Model refresh failed, still serving the loaded models: %s",
-                           self.last_error)  # fmt: skip
+            logger.warning(
+                "Model refresh failed, still serving the loaded models: %s", self.last_error
+            )
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stops polling; a registry call in flight is not waited for (daemon thread)."""

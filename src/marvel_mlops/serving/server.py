@@ -57,8 +57,11 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
 def protocol_for(settings: ServingSettings) -> type[HeaderTimeoutProtocol]:
     """The protocol class with this server's header timeout."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,),
-                {"header_timeout_s": settings.header_timeout_s})  # fmt: skip
+    return type(
+        "HeaderTimeoutProtocol",
+        (HeaderTimeoutProtocol,),
+        {"header_timeout_s": settings.header_timeout_s},
+    )
 
 
 def uvicorn_config(app: Any, settings: ServingSettings, log_level: str = "info") -> uvicorn.Config:

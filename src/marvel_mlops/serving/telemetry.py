@@ -56,6 +56,11 @@ class ServingMetrics:
             ["label", "variant", "served"],
             registry=self.registry,
         )
+        self.shadow_dropped = Counter(
+            "marvel_serving_shadow_dropped",
+            "Records not shadow-scored because the shadow queue was full",
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(snapshot, log_stats, watch_state))
 
     def count_predictions(self, labels: list[int], variant: str, served: bool) -> None:
@@ -100,8 +105,9 @@ class _StateCollector(Collector):
             "model_source_failing": "1 while the last registry / model refresh failed",
         }
         for name, value in self._watch_state().items():
-            yield GaugeMetricFamily(f"marvel_serving_{name}", docs.get(name, name),
-                                    value=float(value))  # fmt: skip
+            yield GaugeMetricFamily(
+                f"marvel_serving_{name}", docs.get(name, name), value=float(value)
+            )
         state = self._log_stats()
         if state is None:
             return
@@ -110,7 +116,9 @@ class _StateCollector(Collector):
             "marvel_serving_inference_log_queued", "Rows waiting to be written", value=queued
         )
         for name, value, doc in (
+            ("submitted", stats.submitted, "Rows handed to the inference-log writer"),
             ("written", stats.written, "Rows written to inference_log"),
+            ("commits", stats.commits, "Delta commits of inference_log"),
             ("dropped", stats.dropped, "Rows dropped because the bounded queue was full"),
             ("write_errors", stats.write_errors, "Failed Delta appends (rows are retried)"),
             ("compactions", stats.compactions, "Compactions + checkpoints of inference_log"),
