@@ -29,3 +29,18 @@ def test_a_remote_session_gets_only_session_settings(monkeypatch):
     spark_adapter.configure({})
     monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:2")
     assert spark_adapter.remote_url() == "sc://127.0.0.1:2"
+
+
+def test_yaml_booleans_reach_spark_as_lowercase_strings():
+    # PySpark reads spark.sql.execution.arrow.pyspark.enabled with == "true": "True" would
+    # silently turn Arrow off in toPandas and createDataFrame.
+    spark_adapter.configure(
+        {"spark.sql.execution.arrow.pyspark.enabled": True, "spark.ui.enabled": False}
+    )
+    try:
+        assert spark_adapter._session_conf(remote=False) == {
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.ui.enabled": "false",
+        }
+    finally:
+        spark_adapter.configure({})

@@ -44,8 +44,14 @@ def remote_url() -> str | None:
     return _spark_conf.get("spark.remote") or os.environ.get("SPARK_REMOTE") or None
 
 
+def _setting(value: Any) -> str:
+    # YAML's true/false arrive as bool; str(True) is "True", which the JVM accepts but
+    # PySpark compares literally to "true" (Arrow in toPandas/createDataFrame stays off).
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _session_conf(remote: bool) -> dict[str, str]:
-    conf = {k: str(v) for k, v in _spark_conf.items() if v is not None and k != "spark.remote"}
+    conf = {k: _setting(v) for k, v in _spark_conf.items() if v is not None and k != "spark.remote"}
     if remote:
         conf = {k: v for k, v in conf.items() if not k.startswith(_CLASSIC_ONLY_PREFIXES)}
     return conf

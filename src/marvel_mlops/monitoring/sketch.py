@@ -94,18 +94,24 @@ def value_sketch(
     rank = F.row_number().over(
         Window.partitionBy(*group, "column_name").orderBy(F.desc("count"), "str_value")
     )
-    ranked = counts.withColumn(
-        "in_head",
-        F.col("num_value").isNotNull() | F.col("str_value").isNull() | (rank <= max_categories),
+    in_head = (
+        F.col("num_value").isNotNull() | F.col("str_value").isNull() | (rank <= max_categories)
     )
-    head = ranked.where("in_head").drop("in_head").withColumn("n_values", F.lit(1))
-    tail = (
-        ranked.where(~F.col("in_head"))
-        .groupBy(*group, "column_name")
+    # One aggregation folds the tail: a head value is its own group (count kept,
+    # n_values 1); the tail's values share the TAIL group. (A union of head and tail
+    # would compute the counts twice.)
+    folded = counts.select(
+        *group,
+        "column_name",
+        F.when(in_head, F.col("str_value")).otherwise(F.lit(TAIL)).alias("str_value"),
+        F.when(in_head, F.col("num_value")).alias("num_value"),
+        "count",
+    )
+    return (
+        folded.groupBy(*group, "column_name", "str_value", "num_value")
         .agg(F.sum("count").alias("count"), F.count(F.lit(1)).alias("n_values"))
-        .withColumns({"str_value": F.lit(TAIL), "num_value": F.lit(None).cast("double")})
+        .toPandas()
     )
-    return head.unionByName(tail).toPandas()
 
 
 def performance_aggregates(df: DataFrame) -> pd.DataFrame:

@@ -61,7 +61,7 @@ def prepare_inference(inference_log: Any | None, ground_truth: Any | None, granu
     A missing log or label table (a fresh catalog, an endpoint nobody called yet) is an
     empty one: monitoring then reports that there is nothing to monitor and succeeds.
     Persisted (serverless environment 5+): window selection, the sketch and the label
-    metrics each scan it once.
+    metrics each scan it once. Only the monitored columns are kept (cheaper to cache).
     """
     from pyspark import StorageLevel
 
@@ -71,7 +71,10 @@ def prepare_inference(inference_log: Any | None, ground_truth: Any | None, granu
     if ground_truth is None:
         ground_truth = empty_frame(GROUND_TRUTH_COLUMNS)
     windowed = sketch.with_window(inference_log, granularity)
-    return sketch.with_labels(windowed, ground_truth).persist(StorageLevel.MEMORY_AND_DISK)
+    categorical, numeric = _columns()
+    monitored = [*sketch.GROUP, *categorical, *numeric, "true_label"]
+    labelled = sketch.with_labels(windowed, ground_truth).select(*monitored)
+    return labelled.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def select_windows(
