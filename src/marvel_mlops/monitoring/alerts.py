@@ -12,10 +12,22 @@ RULE_FIELDS = {"name", "table", "metric", "op", "threshold", "severity", "retrai
 TABLE_COLUMN = ":table"
 NO_DRIFT_TYPE = "NONE"
 ALERT_COLUMNS = [
-    "window_start", "window_end", "granularity", "model_id", "slice_key", "slice_value",
-    "column_name", "rule", "metric", "drift_type", "value", "threshold", "severity",
-    "breached", "triggers_retraining",
-]  # fmt: skip
+    "window_start",
+    "window_end",
+    "granularity",
+    "model_id",
+    "slice_key",
+    "slice_value",
+    "column_name",
+    "rule",
+    "metric",
+    "drift_type",
+    "value",
+    "threshold",
+    "severity",
+    "breached",
+    "triggers_retraining",
+]
 
 
 def validate_rules(rules: list[dict[str, Any]]) -> None:
@@ -57,14 +69,27 @@ def evaluate_rules(
             continue
         value = rows[rule["metric"]].astype(float)
         out.append(
-            rows[["window_start", "window_end", "granularity", "model_id", "slice_key",
-                  "slice_value", "column_name", "drift_type"]].assign(
-                rule=rule["name"], metric=rule["metric"], value=value,
-                threshold=float(rule["threshold"]), severity=rule.get("severity", "critical"),
+            rows[
+                [
+                    "window_start",
+                    "window_end",
+                    "granularity",
+                    "model_id",
+                    "slice_key",
+                    "slice_value",
+                    "column_name",
+                    "drift_type",
+                ]
+            ].assign(
+                rule=rule["name"],
+                metric=rule["metric"],
+                value=value,
+                threshold=float(rule["threshold"]),
+                severity=rule.get("severity", "critical"),
                 breached=OPERATORS[rule["op"]](value, float(rule["threshold"])),
                 triggers_retraining=bool(rule.get("retrain", False)),
             )
-        )  # fmt: skip
+        )
     if not out:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in ALERT_COLUMNS})
     return pd.concat(out, ignore_index=True)[ALERT_COLUMNS]
@@ -99,10 +124,16 @@ def retraining_decision(alerts: pd.DataFrame, k: int, n: int, variant: str) -> d
         newest = series.loc[series["window_start"].idxmax()]
         if len(breached) >= k and newest["window_start"] == windows[0] and newest["breached"]:
             decision["reasons"].append(
-                {"column": column, "rule": rule, "metric": newest["metric"],
-                 "breaches": int(len(breached)), "windows": len(windows),
-                 "latest_value": float(newest["value"]), "threshold": float(newest["threshold"])}
-            )  # fmt: skip
+                {
+                    "column": column,
+                    "rule": rule,
+                    "metric": newest["metric"],
+                    "breaches": int(len(breached)),
+                    "windows": len(windows),
+                    "latest_value": float(newest["value"]),
+                    "threshold": float(newest["threshold"]),
+                }
+            )
     decision["retrain"] = bool(decision["reasons"])
     return decision | {"model_id": latest["model_id"], "latest_window": str(windows[0])}
 

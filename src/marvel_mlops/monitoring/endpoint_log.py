@@ -71,8 +71,14 @@ UNREGISTERED = "unregistered"
 """What our pyfunc reports as its version when loaded without ``model_config`` (as the
 Databricks serving container does): then the served entity's ``entity_version`` is used."""
 
-_SPARK_TYPES = {"string": "STRING", "int": "INT", "double": "DOUBLE", "boolean": "BOOLEAN",
-                "timestamp": "TIMESTAMP", "long": "BIGINT"}  # fmt: skip
+_SPARK_TYPES = {
+    "string": "STRING",
+    "int": "INT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "long": "BIGINT",
+}
 _PARSED: dict[str, str] = {
     "request_id": "string",
     "record_index": "int",

@@ -156,22 +156,43 @@ _WINDOW = {
 }
 _FLOAT = "float64"
 PROFILE_SCHEMA = _WINDOW | {
-    "count": "int64", "num_nulls": _FLOAT, "percent_null": _FLOAT, "distinct_count": _FLOAT,
-    "avg": _FLOAT, "stddev": _FLOAT, "min": _FLOAT, "max": _FLOAT,
-    **dict.fromkeys(QUANTILES, _FLOAT), "frequent_items": "object",
+    "count": "int64",
+    "num_nulls": _FLOAT,
+    "percent_null": _FLOAT,
+    "distinct_count": _FLOAT,
+    "avg": _FLOAT,
+    "stddev": _FLOAT,
+    "min": _FLOAT,
+    "max": _FLOAT,
+    **dict.fromkeys(QUANTILES, _FLOAT),
+    "frequent_items": "object",
     "update_timestamp_utc": "datetime64[us, UTC]",
-}  # fmt: skip
+}
 DRIFT_SCHEMA = _WINDOW | {
-    "drift_type": "object", "window_cmp_start": "datetime64[us, UTC]", "count": "int64",
-    "count_cmp": "int64", "population_stability_index": _FLOAT, "js_distance": _FLOAT,
-    "chi_squared_pvalue": _FLOAT, "ks_statistic": _FLOAT, "wasserstein_distance": _FLOAT,
-    "wasserstein_normalised": _FLOAT, "update_timestamp_utc": "datetime64[us, UTC]",
-}  # fmt: skip
+    "drift_type": "object",
+    "window_cmp_start": "datetime64[us, UTC]",
+    "count": "int64",
+    "count_cmp": "int64",
+    "population_stability_index": _FLOAT,
+    "js_distance": _FLOAT,
+    "chi_squared_pvalue": _FLOAT,
+    "ks_statistic": _FLOAT,
+    "wasserstein_distance": _FLOAT,
+    "wasserstein_normalised": _FLOAT,
+    "update_timestamp_utc": "datetime64[us, UTC]",
+}
 PERFORMANCE_SCHEMA = {k: v for k, v in _WINDOW.items() if k not in ("column_name", "data_type")} | {
-    "count": "int64", "labelled_count": "int64", "label_coverage": _FLOAT, "roc_auc": _FLOAT,
-    "log_loss": _FLOAT, "accuracy": _FLOAT, "f1": _FLOAT, "f1_macro": _FLOAT,
-    "actual_alive_share": _FLOAT, "update_timestamp_utc": "datetime64[us, UTC]",
-}  # fmt: skip
+    "count": "int64",
+    "labelled_count": "int64",
+    "label_coverage": _FLOAT,
+    "roc_auc": _FLOAT,
+    "log_loss": _FLOAT,
+    "accuracy": _FLOAT,
+    "f1": _FLOAT,
+    "f1_macro": _FLOAT,
+    "actual_alive_share": _FLOAT,
+    "update_timestamp_utc": "datetime64[us, UTC]",
+}
 
 
 def conform(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:

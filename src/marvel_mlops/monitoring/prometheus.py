@@ -9,9 +9,12 @@ from prometheus_client import CollectorRegistry, Gauge
 
 PREFIX = "marvel_mlops_monitoring"
 DRIFT_METRICS = (
-    "population_stability_index", "js_distance", "chi_squared_pvalue", "ks_statistic",
+    "population_stability_index",
+    "js_distance",
+    "chi_squared_pvalue",
+    "ks_statistic",
     "wasserstein_normalised",
-)  # fmt: skip
+)
 PERFORMANCE_METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "label_coverage", "count")
 
 

@@ -102,13 +102,17 @@ def render(
         f"<p>{len(windows)} windows, {int(windows['count'].sum())} predictions, "
         f"{len(breached)} breached alert(s).</p>",
         f'<div class="{css}"><pre>{html.escape(explanation)}</pre></div>',
-        "<h2>Drift per feature over time</h2>", drift_plot(drift),
-        "<h2>Prediction distribution</h2>", prediction_plot(profile),
-        "<h2>Performance over time</h2>", performance_plot(performance),
-        "<h2>Alerts (latest first)</h2>", _table(breached[columns]),
+        "<h2>Drift per feature over time</h2>",
+        drift_plot(drift),
+        "<h2>Prediction distribution</h2>",
+        prediction_plot(profile),
+        "<h2>Performance over time</h2>",
+        performance_plot(performance),
+        "<h2>Alerts (latest first)</h2>",
+        _table(breached[columns]),
         "<h2>Performance per window</h2>",
         _table(performance.sort_values("window_start", ascending=False)),
-    ]  # fmt: skip
+    ]
     body = "\n".join(sections)
     head = f"<meta charset='utf-8'><title>Monitoring</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
