@@ -185,7 +185,8 @@ def start_ours(port: int, uri: str, name: str, log_path: Path) -> subprocess.Pop
 def start_mlflow(port: int, uri: str, name: str) -> subprocess.Popen:
     command = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{name}@champion",
                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri,
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # it runs `uvicorn`  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
 
 
