@@ -172,6 +172,10 @@ def test_mixed_type_and_pandas_na_columns_agree_with_the_record_path():
     np.testing.assert_array_equal(
         fitted.transform(pd.DataFrame(batch)), fitted.transform_records(batch)
     )
+    nul = pd.DataFrame({"universe": ["True\x00a", "True\x00b", "True"]})  # found by hypothesis
+    np.testing.assert_array_equal(
+        fitted.transform(nul), fitted.transform_records(nul.to_dict("records"))
+    )
     strings = pd.DataFrame({"teams": pd.array(["Avengers", None], dtype="string")})
     records = [{"teams": v} for v in strings["teams"].astype(object)]
     np.testing.assert_array_equal(fitted.transform(strings), fitted.transform_records(records))

@@ -283,9 +283,11 @@ def _distinct_text(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
         return None
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    missing = series.to_numpy(dtype=object)[codes < 0]
-    if not all(v is None or type(v) is float for v in missing):
+    values = series.to_numpy(dtype=object)
+    if not all(v is None or type(v) is float for v in values[codes < 0]):
         return None  # pd.NA, NaT...: the per-row path treats them as it always did
+    if "\x00" in "".join(values[codes >= 0].tolist()):
+        return None  # pandas' string hash table ends strings at NUL ("a\x00b" == "a\x00c")
     return codes, list(uniques)
 
 
