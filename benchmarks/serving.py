@@ -16,7 +16,7 @@ checks afterwards that our inference log holds every record sent.
     uv run python benchmarks/serving.py --duration 20 --concurrency 8
 
 Targets (2-core machine): ours >= 6x mlflow's throughput with logging on, and p99 <= 10 ms
-for single records.
+for single records. The last line is the figures as JSON (also written to a file).
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ def start_ours(port: int, uri: str, name: str, log_path: Path) -> subprocess.Pop
 def start_mlflow(port: int, uri: str, name: str) -> subprocess.Popen:
     command = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{name}@champion",
                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri,
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # it runs `uvicorn`  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
 
 
@@ -242,7 +243,8 @@ def main() -> None:
     ours_port, mlflow_port = free_port(), free_port()
     log_path = workdir / "inference_log"
     print(f"Model models:/{name}@champion from {uri}; concurrency {args.concurrency}, "
-          f"{args.duration:.0f} s per run; {os.cpu_count()} CPUs", flush=True)  # fmt: skip
+          f"{args.duration:.0f} s per run; {os.cpu_count()} CPUs; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
 
     ours = start_ours(ours_port, uri, name, log_path)
     try:
@@ -270,8 +272,17 @@ def main() -> None:
     single = results["ours"]["1 record/request"]
     print(f"\nours single-record p99 {single['p99_ms']:.2f} ms (target <= 10 ms); "
           f"records sent {sent}, inference_log rows after shutdown {logged}")  # fmt: skip
+    results["ratio"] = {
+        scenario: round(
+            results["ours"][scenario]["rps"] / max(results["mlflow"][scenario]["rps"], 1e-9), 2
+        )
+        for scenario in results["ours"]
+    }
+    results |= {"records_sent": sent, "inference_log_rows": logged,
+                "load_average": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     (workdir / "serving_benchmark.json").write_text(json.dumps(results, indent=2))
     print(f"Results: {workdir / 'serving_benchmark.json'}")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -138,3 +138,44 @@ def test_per_value_cache_keeps_none_and_nan_apart():
     series = pd.Series([float("nan"), None, "Human", None], dtype=object)
     mapped = series.map(_cached(series, repr)).tolist()
     assert mapped == ["nan", "None", "'Human'", "None"]
+
+
+def test_record_memo_is_bounded_and_left_out_of_the_pickle(fitted):
+    """The record path remembers per-value features; the memo stays bounded and local."""
+    import pickle
+
+    from marvel_mlops.model import features as module
+
+    batch = [{"teams": f"Team {i}; Avengers", "universe": "Earth-616"} for i in range(300)]
+    original = module.MEMO_SIZE
+    module.MEMO_SIZE = 100
+    try:
+        first = fitted.transform_records(batch)
+        again = fitted.transform_records(batch)  # served from the memo
+    finally:
+        module.MEMO_SIZE = original
+    expected = fitted.transform(pd.DataFrame(batch))
+    np.testing.assert_array_equal(first, expected)
+    np.testing.assert_array_equal(again, expected)
+    assert 0 < len(fitted.__dict__["_memo"]["teams"]) <= 100
+    assert "_memo" not in pickle.loads(pickle.dumps(fitted)).__dict__
+
+
+def test_mixed_type_and_pandas_na_columns_agree_with_the_record_path():
+    """Distinct values are grouped only when they are plain strings: 1, 1.0, True and
+    "1" stay apart, and pd.NA is read as before (the per-row fallback)."""
+    fitted = CharacterFeatures(min_category_count=50, top_teams=5, top_creators=5)
+    fitted.fit(frame().assign(teams="True", universe="True", origin="True"))
+    assert "True" in fitted.teams_ and "True" in fitted.codes_["universe"]
+    values = [1, 1.0, True, "1", None, float("nan"), "Avengers", " X-Men ;Avengers"]
+    batch = [{"teams": v, "universe": v, "origin": v} for v in values]
+    np.testing.assert_array_equal(
+        fitted.transform(pd.DataFrame(batch)), fitted.transform_records(batch)
+    )
+    nul = pd.DataFrame({"universe": ["True\x00a", "True\x00b", "True"]})  # found by hypothesis
+    np.testing.assert_array_equal(
+        fitted.transform(nul), fitted.transform_records(nul.to_dict("records"))
+    )
+    strings = pd.DataFrame({"teams": pd.array(["Avengers", None], dtype="string")})
+    records = [{"teams": v} for v in strings["teams"].astype(object)]
+    np.testing.assert_array_equal(fitted.transform(strings), fitted.transform_records(records))

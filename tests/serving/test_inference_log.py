@@ -132,3 +132,27 @@ def test_writer_compacts_and_checkpoints_between_writes(tmp_path):
     assert len(table.file_uris()) < stats.commits / 2  # ... but few files in the table
     assert (path / "_delta_log" / "_last_checkpoint").exists()
     assert sorted(table.to_pyarrow_table().column("record_index").to_pylist()) == list(range(300))
+
+
+def test_the_appender_keeps_its_table_open_across_compaction_and_removal(tmp_path):
+    """Appends through the kept table land after another writer compacted the table, and
+    a table removed under the appender is created again rather than left without a log."""
+    import shutil
+
+    from deltalake import DeltaTable
+
+    from marvel_mlops.serving.inference_log import delta_maintainer, rows_to_table
+
+    path = tmp_path / "inference_log"
+    append = delta_appender(str(path))
+    batch = [log_row("r", i, 1.7e9, {"page_id": f"p{i}"}, 0.5, 1, "1", "champion", True, 1.0)
+             for i in range(3)]  # fmt: skip
+    for _ in range(3):
+        append(rows_to_table(batch))
+    delta_maintainer(str(path))()
+    append(rows_to_table(batch))
+    assert DeltaTable(str(path)).to_pyarrow_table().num_rows == 12
+    shutil.rmtree(path)
+    append(rows_to_table(batch))
+    table = DeltaTable(str(path))
+    assert table.version() == 0 and table.to_pyarrow_table().num_rows == 3

@@ -64,3 +64,27 @@ def test_hot_path_equals_pyfunc_for_generated_records(store, registry_uri):
         assert labels == expected["label"].tolist()
 
     check()
+
+
+def test_dataframe_split_typed_by_column_equals_row_by_row():
+    """The column-at-a-time validation of ``dataframe_split`` gives the records the
+    row-by-row validation gives (and defers to it when a value is wrong)."""
+    from marvel_mlops.serving.schemas import (
+        INVOCATION_COLUMNS,
+        _typed,
+        _typed_by_column,
+        request_schemas,
+    )
+
+    schemas = request_schemas(1000)
+    columns = list(INVOCATION_COLUMNS)
+    records = random_records(300, seed=11)
+    data = [[r.get(c) for c in columns] for r in records]
+    data[0][columns.index("height_m")] = float("nan")  # MLflow clients' missing number
+    data[1][columns.index("weight_kg")] = 80  # a JSON integer
+    rows = [dict(zip(columns, row, strict=True)) for row in data]
+    by_column = _typed_by_column(columns, data, schemas)
+    assert by_column == _typed(rows, schemas, "dataframe_split.data")
+    assert by_column[0]["height_m"] is None and by_column[1]["weight_kg"] == 80.0
+    data[2][columns.index("universe")] = 616
+    assert _typed_by_column(columns, data, schemas) is None

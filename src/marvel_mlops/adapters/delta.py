@@ -128,3 +128,10 @@ def write_table(
             kwargs["partition_by"] = list(partition_by)
         write_deltalake(str(path), data, commit_properties=properties, **kwargs)
     return DeltaTable(str(path), storage_options=storage_options).version()
+
+
+def append_to(table: DeltaTable, data: pa.Table) -> int:
+    """Appends ``data`` to an opened table as one commit (no re-listing of its log) and
+    returns the new version; ``table`` follows the commit. New columns are added."""
+    write_deltalake(table, normalise_for_delta(data), mode="append", schema_mode="merge")
+    return table.version()

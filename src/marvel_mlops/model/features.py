@@ -40,9 +40,16 @@ MARITAL_SYNONYMS = {"Widow": "Widowed", "Widower": "Widowed"}
 
 CATEGORICAL = ("universe", "identity", "gender", "marital_status", "origin_group")
 INPUT_COLUMNS = (
-    "universe", "identity", "gender", "marital_status", "teams", "height_m", "weight_kg",
-    "origin", "creators",
-)  # fmt: skip
+    "universe",
+    "identity",
+    "gender",
+    "marital_status",
+    "teams",
+    "height_m",
+    "weight_kg",
+    "origin",
+    "creators",
+)
 
 
 def _text(value: Any) -> str | None:
@@ -156,10 +163,17 @@ class CharacterFeatures(TransformerMixin, BaseEstimator):
 
     def _feature_names(self) -> list[str]:
         return [
-            *CATEGORICAL, "is_magic", "is_mutant", "n_teams", "n_creators", "height_m",
-            "weight_kg", "has_height",
-            *[f"team:{t}" for t in self.teams_], *[f"creator:{c}" for c in self.creators_],
-        ]  # fmt: skip
+            *CATEGORICAL,
+            "is_magic",
+            "is_mutant",
+            "n_teams",
+            "n_creators",
+            "height_m",
+            "weight_kg",
+            "has_height",
+            *[f"team:{t}" for t in self.teams_],
+            *[f"creator:{c}" for c in self.creators_],
+        ]
 
     @property
     def categorical_indices_(self) -> list[int]:
@@ -171,54 +185,133 @@ class CharacterFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_out_
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """Vectorised transform: each per-value function runs once per unique value."""
+        """Vectorised transform: each per-value function runs once per distinct value."""
         frame = _as_frame(X)
-        columns = [self._codes(column, _column_values(frame, column)) for column in CATEGORICAL]
-        origin = frame["origin"].map(
-            _cached(frame["origin"], lambda v: (is_magic(v), is_mutant(v)))
-        )
-        teams = frame["teams"].map(_cached(frame["teams"], split_list))
-        creators = frame["creators"].map(_cached(frame["creators"], split_list))
-        height = _numbers(frame["height_m"])
-        weight = _numbers(frame["weight_kg"])
-        numeric = [
-            np.array([o[0] for o in origin]), np.array([o[1] for o in origin]),
-            teams.map(len).to_numpy(dtype=float), creators.map(len).to_numpy(dtype=float),
-            height, weight, (~np.isnan(height)).astype(float),
-        ]  # fmt: skip
-        team_sets, creator_sets = teams.map(set), creators.map(set)
-        indicators = [
-            team_sets.map(lambda s, t=t: t in s).to_numpy(dtype=float) for t in self.teams_
+        blocks = [
+            _rows_by_value(frame[source], function, width)
+            for source, function, width in self._value_blocks()
         ]
-        indicators += [creator_sets.map(lambda s, c=c: c in s).to_numpy(dtype=float)
-                       for c in self.creators_]  # fmt: skip
-        return np.column_stack([*columns, *numeric, *indicators]).astype(np.float64)
+        return self._assemble(blocks, _numbers(frame["height_m"]), _numbers(frame["weight_kg"]))
 
     def transform_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The same features for plain dicts, in pure Python (the server's hot path)."""
-        out = np.empty((len(records), len(self.feature_names_out_)), dtype=np.float64)
-        for i, record in enumerate(records):
-            out[i] = self._record_row(record)
-        return out
+        """The same features for plain dicts, without pandas (the server's hot path).
 
-    def _record_row(self, record: Mapping[str, Any]) -> list[float]:
-        row = [float(self._code(c, _value_for(record, c))) for c in CATEGORICAL]
-        origin = record.get("origin")
-        teams, creators = split_list(record.get("teams")), split_list(record.get("creators"))
-        height, weight = _number(record.get("height_m")), _number(record.get("weight_kg"))
-        row += [is_magic(origin), is_mutant(origin), float(len(teams)), float(len(creators)),
-                height, weight, float(not math.isnan(height))]  # fmt: skip
-        team_set, creator_set = set(teams), set(creators)
-        row += [float(t in team_set) for t in self.teams_]
-        row += [float(c in creator_set) for c in self.creators_]
-        return row
+        Column by column, each value's features come from a bounded per-value memo, so
+        repeated categories, origins, teams and creators are worked out once.
+        """
+        memo = self._records_memo()
+        blocks = []
+        for source, function, width in self._value_blocks():
+            cache = memo[source]
+            values = [r.get(source) for r in records]
+            try:  # a hit costs one dict lookup; only strings and None are ever stored
+                rows = [cache.get(v) or _memoised(cache, function, v) for v in values]
+            except TypeError:  # an unhashable value
+                rows = [function(v) for v in values]
+            blocks.append(np.array(rows, dtype=np.float64).reshape(len(records), width))
+        height = np.array([_number(r.get("height_m")) for r in records], dtype=np.float64)
+        weight = np.array([_number(r.get("weight_kg")) for r in records], dtype=np.float64)
+        return self._assemble(blocks, height, weight)
+
+    def _value_blocks(self) -> list[tuple[str, Any, int]]:
+        """(input column, value → tuple of features, width), in ``_assemble``'s order."""
+
+        def category(column: str) -> Any:
+            return lambda value: (float(self._code(column, NORMALISERS[column](value))),)
+
+        return [
+            *[(c, category(c), 1) for c in CATEGORICAL if c != "origin_group"],
+            ("origin", self._origin_features, 3),
+            ("teams", lambda v: _list_features(v, self.teams_), 1 + len(self.teams_)),
+            ("creators", lambda v: _list_features(v, self.creators_), 1 + len(self.creators_)),
+        ]
+
+    def _origin_features(self, value: Any) -> tuple[float, float, float]:
+        return (
+            float(self._code("origin_group", origin_group(value))),
+            is_magic(value),
+            is_mutant(value),
+        )
+
+    @staticmethod
+    def _assemble(blocks: list[np.ndarray], height: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The feature matrix in ``feature_names_out_`` order from the per-column blocks."""
+        *categories, origin, teams, creators = blocks
+        numeric = [
+            origin[:, 1:],
+            teams[:, :1],
+            creators[:, :1],
+            height[:, None],
+            weight[:, None],
+            (~np.isnan(height)).astype(np.float64)[:, None],
+        ]
+        parts = [*categories, origin[:, :1], *numeric, teams[:, 1:], creators[:, 1:]]
+        return np.ascontiguousarray(np.hstack(parts), dtype=np.float64)
+
+    def _records_memo(self) -> dict[str, dict[str, tuple[float, ...]]]:
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self.__dict__["_memo"] = {c: {} for c in RECORD_SOURCES}
+        return memo
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles without the per-value memo of the record path."""
+        state = super().__getstate__()
+        state.pop("_memo", None)
+        return state
 
     def _code(self, column: str, value: str) -> int:
         return self.codes_[column].get(value, 1 if value != UNKNOWN else 0)
 
-    def _codes(self, column: str, values: pd.Series) -> np.ndarray:
-        codes = self.codes_[column]
-        return values.map(lambda v: codes.get(v, 1 if v != UNKNOWN else 0)).to_numpy(dtype=float)
+
+RECORD_SOURCES = ("universe", "identity", "gender", "marital_status", "origin", "teams", "creators")
+MEMO_SIZE = 4096
+"""Distinct values remembered per input column by the record path (then it starts over)."""
+MEMO_KEY_CHARS = 256
+"""Longer values are not remembered (the memo's memory stays bounded)."""
+
+
+def _memoised(cache: dict[str, Any], function: Any, value: Any) -> Any:
+    """``function(value)``, remembered for None and short strings (not 1, 1.0 or True)."""
+    if not (value is None or (type(value) is str and len(value) <= MEMO_KEY_CHARS)):
+        return function(value)
+    found = cache.get(value)
+    if found is None:
+        if len(cache) >= MEMO_SIZE:
+            cache.clear()
+        found = cache[value] = function(value)
+    return found
+
+
+def _list_features(value: Any, top: Sequence[str]) -> tuple[float, ...]:
+    """Item count and one indicator per ``top`` item for a ';'-separated list."""
+    items = split_list(value)
+    present = set(items)
+    return (float(len(items)), *[float(item in present) for item in top])
+
+
+def _rows_by_value(series: pd.Series, function: Any, width: int) -> np.ndarray:
+    """``function`` of each row's value as a (rows, width) matrix, once per distinct value."""
+    distinct = _distinct_text(series)
+    if distinct is None:  # not plain text: keep 1, 1.0, "1", None and NaN apart
+        rows = series.map(_cached(series, function)).tolist()
+        return np.array(rows, dtype=np.float64).reshape(len(series), width)
+    codes, uniques = distinct
+    table = [function(u) for u in uniques] + [function(None)]  # code -1 (missing): last
+    return np.array(table, dtype=np.float64).reshape(-1, width)[codes]
+
+
+def _distinct_text(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """Codes and distinct values of a column of strings with None/NaN as missing, else None."""
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = series.to_numpy(dtype=object)
+    if not all(v is None or type(v) is float for v in values[codes < 0]):
+        return None  # pd.NA, NaT...: the per-row path treats them as it always did
+    if "\x00" in "".join(values[codes >= 0].tolist()):
+        return None  # pandas' string hash table ends strings at NUL ("a\x00b" == "a\x00c")
+    return codes, list(uniques)
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -254,10 +347,9 @@ def _numbers(series: pd.Series) -> np.ndarray:
     return series.map(_cached(series, _number)).to_numpy(dtype=float)
 
 
-def _value_for(record: Mapping[str, Any], column: str) -> str:
-    if column == "origin_group":
-        return origin_group(record.get("origin"))
-    return NORMALISERS[column](record.get(column))
+def _most_common(values: Iterable[Any], k: int) -> list[str]:
+    counts = Counter(item for value in values for item in split_list(value))
+    return [item for item, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 
 
 def _column_values(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -266,8 +358,3 @@ def _column_values(frame: pd.DataFrame, column: str) -> pd.Series:
     else:
         source, function = frame[column], NORMALISERS[column]
     return source.map(_cached(source, function))
-
-
-def _most_common(values: Iterable[Any], k: int) -> list[str]:
-    counts = Counter(item for value in values for item in split_list(value))
-    return [item for item, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]

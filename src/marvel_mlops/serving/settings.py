@@ -17,7 +17,7 @@ class InferenceLogSettings:
 
     enabled: bool = True
     path: str = "data/lakehouse/inference_log"
-    batch_size: int = 500
+    batch_size: int = 5000
     flush_interval_s: float = 1.0
     queue_max_records: int = 100_000
     # Compaction + checkpoint of the table, between writes in the writer thread: after this
