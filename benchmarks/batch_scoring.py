@@ -64,7 +64,8 @@ def pipeline_seconds(source: Path, target: Path, champion) -> float:
     reader = SparkDeltaTableDataset(filepath=str(source))
     writer = SparkDeltaTableDataset(filepath=str(target), save_args=predictions["save_args"])
     start = time.perf_counter()
-    writer.save(score_batch(reader.load(), champion, {}))
+    deployed = {"action": "promote", "model_version": champion.version}  # what deployment says
+    writer.save(score_batch(reader.load(), champion, deployed))
     return time.perf_counter() - start
 
 
