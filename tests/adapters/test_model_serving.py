@@ -153,14 +153,9 @@ def test_the_serving_endpoint_dataset_applies_the_deployment_spec(stub, tmp_path
     from marvel_mlops.datasets import ModelServingEndpointDataset
     from marvel_mlops.pipelines.deployment.nodes import serving_endpoint_spec
     from marvel_mlops.registry_changes import AliasState
+    from tests.pipelines.deployment.test_nodes import ENDPOINT
 
-    endpoint = {
-        "name": "marvel-dev",
-        "workload_size": "Small",
-        "scale_to_zero": True,
-        "ai_gateway_inference_table": True,
-        "inference_table": ["dev", "marvel", "marvel_endpoint"],
-    }
+    endpoint = ENDPOINT | {"inference_table": ["dev", "marvel", "marvel_endpoint"]}
     dataset = ModelServingEndpointDataset(
         filepath=str(tmp_path / "reports/serving_endpoint.json"),
         client_config={"host": stub.url, "token": "dapi-test-token", "auth_type": "pat"},

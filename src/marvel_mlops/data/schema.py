@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from marvel_mlops.model.features import INPUT_COLUMNS
+
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
     "int": pa.int32(),
@@ -52,18 +54,9 @@ NUMERIC_RAW_COLUMNS: tuple[str, ...] = ("Height (m)", "Weight (kg)")
 LABEL_VALUES: dict[str, int] = {"alive": 1, "dead": 0}
 """Accepted label spellings (compared case-insensitively, trimmed) and their encoding."""
 
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "universe",
-    "identity",
-    "gender",
-    "marital_status",
-    "teams",
-    "height_m",
-    "weight_kg",
-    "origin",
-    "creators",
-)
-"""Raw character attributes the model consumes (clean names)."""
+FEATURE_COLUMNS: tuple[str, ...] = INPUT_COLUMNS
+"""Raw character attributes the model consumes (clean names); defined with the model code,
+which travels with every registered model."""
 
 CATEGORICAL_FEATURES: tuple[str, ...] = (
     "universe",

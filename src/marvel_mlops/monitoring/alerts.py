@@ -11,7 +11,7 @@ OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operat
 RULE_FIELDS = {"name", "table", "metric", "op", "threshold", "severity", "retrain", "drift_type"}
 TABLE_COLUMN = ":table"
 NO_DRIFT_TYPE = "NONE"
-ALERT_COLUMNS = [
+ROW_KEYS = [
     "window_start",
     "window_end",
     "granularity",
@@ -19,9 +19,13 @@ ALERT_COLUMNS = [
     "slice_key",
     "slice_value",
     "column_name",
+    "drift_type",
+]
+"""What identifies the monitored value a rule is evaluated on."""
+ALERT_COLUMNS = [
+    *ROW_KEYS,
     "rule",
     "metric",
-    "drift_type",
     "value",
     "threshold",
     "severity",
@@ -69,18 +73,7 @@ def evaluate_rules(
             continue
         value = rows[rule["metric"]].astype(float)
         out.append(
-            rows[
-                [
-                    "window_start",
-                    "window_end",
-                    "granularity",
-                    "model_id",
-                    "slice_key",
-                    "slice_value",
-                    "column_name",
-                    "drift_type",
-                ]
-            ].assign(
+            rows[ROW_KEYS].assign(
                 rule=rule["name"],
                 metric=rule["metric"],
                 value=value,

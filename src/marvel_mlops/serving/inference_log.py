@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from marvel_mlops.data.schema import INFERENCE_LOG_COLUMNS, arrow_schema
+from marvel_mlops.data.schema import FEATURE_COLUMNS, INFERENCE_LOG_COLUMNS, arrow_schema
 
 logger = logging.getLogger(__name__)
 
@@ -245,21 +245,12 @@ def log_row(
     latency_ms: float,
 ) -> tuple:
     """One ``inference_log`` row tuple in ``COLUMNS`` order."""
-    g = record.get
     return (
         request_id,
         index,
         timestamp,
-        g("page_id"),
-        g("universe"),
-        g("identity"),
-        g("gender"),
-        g("marital_status"),
-        g("teams"),
-        g("height_m"),
-        g("weight_kg"),
-        g("origin"),
-        g("creators"),
+        record.get("page_id"),
+        *map(record.get, FEATURE_COLUMNS),
         probability,
         label,
         version,
@@ -270,27 +261,9 @@ def log_row(
 
 
 def _check_column_order() -> None:
-    expected = (
-        "request_id",
-        "record_index",
-        "timestamp_utc",
-        "page_id",
-        "universe",
-        "identity",
-        "gender",
-        "marital_status",
-        "teams",
-        "height_m",
-        "weight_kg",
-        "origin",
-        "creators",
-        "probability",
-        "label",
-        "model_version",
-        "variant",
-        "served",
-        "latency_ms",
-    )
+    head = ("request_id", "record_index", "timestamp_utc", "page_id")
+    tail = ("probability", "label", "model_version", "variant", "served", "latency_ms")
+    expected = (*head, *FEATURE_COLUMNS, *tail)
     if expected != COLUMNS:
         raise RuntimeError(f"inference_log columns changed: {COLUMNS}; update log_row()")
 
