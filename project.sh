@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 UV_VERSION="0.13.9"
 export KEDRO_DISABLE_TELEMETRY=true DO_NOT_TRACK=1 MLFLOW_ENABLE_ASYNC_LOGGING=false
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PWD/.venv/bin/python}"
+export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"  # local Spark binds to loopback anyway
 
 say() { printf '[project] %s\n' "$*" >&2; }
 

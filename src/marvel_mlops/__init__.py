@@ -26,8 +26,12 @@ class _DropMessages(logging.Filter):
         return not self._pattern.search(record.getMessage())
 
 
-# MLflow: the pyfunc is logged as a Python object (CloudPickle) on purpose. (A filter on the
-# logger, not in conf/logging.yml: Kedro refuses factories there.)
+# MLflow notices about choices made on purpose: the pyfunc is logged as a Python object
+# (CloudPickle); the uv-made environment has no pip, and the model pins its requirements.
+# (Filters on the loggers, not in conf/logging.yml: Kedro refuses factories there.)
 logging.getLogger("mlflow.pyfunc").addFilter(
     _DropMessages(r"Passing a Python object as `python_model`")
+)
+logging.getLogger("mlflow.utils.environment").addFilter(
+    _DropMessages(r"Failed to resolve installed pip version")
 )
