@@ -21,7 +21,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from marvel_mlops.adapters import registry
-from marvel_mlops.data.schema import KEY_COLUMN, LABEL_COLUMN
+from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN
 from marvel_mlops.model.classification_metrics import (
     LOWER_IS_BETTER,
     METRIC_FUNCTIONS,
@@ -53,9 +53,10 @@ def score_candidates(
             registration["version"],
         )
     scored = test_set[[KEY_COLUMN, LABEL_COLUMN]].copy()
-    scored["p_challenger"] = challenger.pyfunc.predict(test_set)["probability"].to_numpy()
+    inputs = test_set[list(FEATURE_COLUMNS)]  # the signature's columns, nothing else
+    scored["p_challenger"] = challenger.pyfunc.predict(inputs)["probability"].to_numpy()
     if champion is not None:
-        scored["p_champion"] = champion.pyfunc.predict(test_set)["probability"].to_numpy()
+        scored["p_champion"] = champion.pyfunc.predict(inputs)["probability"].to_numpy()
     return scored
 
 
