@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, register, train_model
+from tests.conftest import PROJECT_ROOT
+from tests.factories import register, train_model
 
 pytestmark = pytest.mark.slow
 
