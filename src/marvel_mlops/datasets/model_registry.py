@@ -15,6 +15,8 @@ from kedro.io.core import DatasetError
 from marvel_mlops.adapters import registry
 from marvel_mlops.registry_changes import (
     PREDECESSOR_TAG,
+    ROLLED_BACK_TAG,
+    ROLLED_BACK_VERSIONS_TAG,
     SERVING_ALIASES,
     AliasPlan,
     AliasState,
@@ -135,8 +137,8 @@ class ModelRegistrationDataset(AbstractDataset):
 
 
 class ModelAliasesDataset(AbstractDataset):
-    """Loads an ``AliasState`` (the serving aliases and the tags along each version's
-    predecessor chain); saves an ``AliasPlan`` (tags first, then aliases set, then removed).
+    """Loads an ``AliasState`` (the serving aliases, the model's tags, and the tags along
+    each alias's predecessor chain as far as rolled-back versions reach); saves an ``AliasPlan`` (tags first, then aliases set, then removed).
 
     A load and a save of the same model are two catalog entries (a node may not read and
     write one dataset)."""
@@ -151,13 +153,19 @@ class ModelAliasesDataset(AbstractDataset):
             for alias in SERVING_ALIASES
             if (version := registry.version_for_alias(self._model_name, alias)) is not None
         }
+        model_tags = registry.model_tags(self._model_name)
+        listed = set(model_tags.get(ROLLED_BACK_VERSIONS_TAG, "").split(","))
         tags: dict[str, dict[str, str]] = {}
         for start in aliases.values():
             version: str | None = start
+            # Past an alias's version the chain matters only while versions are rolled back
+            # (the planner skips them): stop at the first one that is not.
             while version and version not in tags and len(tags) < MAX_CHAIN:
                 tags[version] = registry.version_tags(self._model_name, version)
+                rolled_back = version in listed or tags[version].get(ROLLED_BACK_TAG) == "true"
+                if version != start and not rolled_back:
+                    break
                 version = tags[version].get(PREDECESSOR_TAG)
-        model_tags = registry.model_tags(self._model_name)
         return AliasState(self._model_name, aliases, tags, model_tags)
 
     def save(self, data: AliasPlan) -> None:

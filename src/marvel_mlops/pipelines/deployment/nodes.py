@@ -144,14 +144,11 @@ def plan_deployment(
     if action not in ACTIONS:
         raise ValueError(f"deployment.action '{action}' is not one of {ACTIONS}")
     plan, event = _promote(decision, aliases) if action == "promote" else _rollback(aliases)
+    after = plan.applied_to(aliases)
     if plan.set_aliases or plan.delete_aliases:
-        logger.info(
-            "%s: champion %s -> %s",
-            aliases.model_name,
-            aliases.version(CHAMPION),
-            plan.applied_to(aliases).version(CHAMPION),
-        )
-    return plan, plan.applied_to(aliases), event
+        before, now = aliases.version(CHAMPION), after.version(CHAMPION)
+        logger.info("%s: champion %s -> %s", aliases.model_name, before, now)
+    return plan, after, event
 
 
 def deployment_record(event: dict[str, Any], run_lineage: dict[str, str]) -> pd.DataFrame:
