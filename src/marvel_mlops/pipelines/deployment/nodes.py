@@ -17,6 +17,7 @@ from marvel_mlops.adapters.registry import RegisteredModel
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
 from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
+from marvel_mlops.model.scoring import BatchScorer
 from marvel_mlops.registry_changes import (
     CHALLENGER,
     CHAMPION,
@@ -183,8 +184,9 @@ def score_batch(batch: Any, champion: RegisteredModel | None, event: dict[str, A
     """Scores on Spark with the champion the deployment ``event`` left serving, in a pandas
     UDF (``mapInPandas``) where the data is; nothing to score without a champion.
 
-    The champion's pyfunc object travels to the executors; each Arrow batch is scored
-    with the same ``predict`` as the registered model.
+    The champion's ``BatchScorer`` travels to the executors (its pyfunc would make each
+    Python worker import MLflow); each Arrow batch is scored as the pyfunc's ``predict``
+    scores it.
     """
     from pyspark.sql import functions as F
 
@@ -198,12 +200,12 @@ def score_batch(batch: Any, champion: RegisteredModel | None, event: dict[str, A
             f"but this deployment left version {expected} serving: another run moved it. "
             "Re-run the deployment pipeline."
         )
-    model = champion.python_model
+    scorer = BatchScorer.of(champion.python_model)  # what its predict computes, sans MLflow
     columns = [KEY_COLUMN, *FEATURE_COLUMNS]
 
     def predict(frames):
         for frame in frames:
-            out = model.predict(None, frame)
+            out = scorer.predict(frame)
             yield pd.DataFrame(
                 {
                     KEY_COLUMN: frame[KEY_COLUMN],
