@@ -56,14 +56,15 @@ def test_a_session_started_early_is_the_one_every_thread_gets(spark, monkeypatch
     caplog.set_level(logging.INFO, logger=spark_adapter.__name__)
     conf = {"spark.sql.session.timeZone": "UTC"}
     spark_adapter.start_early()
-    spark_adapter.configure(conf)
-    early = next(t for t in threading.enumerate() if t.name == "spark-early-start")
-    early.join(timeout=60)
+    starting = spark_adapter.configure(conf)
+    starting.join(timeout=60)
     started = spark_adapter._built.get("session")
     assert started is not None
 
     found: list = []
-    other = threading.Thread(target=lambda: found.extend([spark_adapter.get_spark()] * 2))
+    other = threading.Thread(
+        target=lambda: found.extend([spark_adapter.get_spark(), spark_adapter.get_spark()])
+    )
     other.start()
     other.join(timeout=60)
     assert found == [started, started]
@@ -72,9 +73,7 @@ def test_a_session_started_early_is_the_one_every_thread_gets(spark, monkeypatch
 
 
 def test_configure_starts_nothing_unless_asked(spark, monkeypatch):
-    import threading
 
     monkeypatch.setattr(spark_adapter, "_built", {})
-    spark_adapter.configure({})
-    assert "spark-early-start" not in [t.name for t in threading.enumerate()]
+    assert spark_adapter.configure({}) is None
     assert spark_adapter._built == {}

@@ -32,14 +32,17 @@ _built: dict[str, SparkSession] = {}
 _CLASSIC_ONLY_PREFIXES = ("spark.master", "spark.driver.", "spark.ui.", "spark.default.")
 
 
-def configure(spark_conf: dict[str, Any]) -> None:
+def configure(spark_conf: dict[str, Any]) -> threading.Thread | None:
     """Remembers the Spark configuration used when a session is first needed, and starts
-    the session in the background if ``start_early`` asked for it."""
+    the session in the background if ``start_early`` asked for it (the thread doing it)."""
     _spark_conf.clear()
     _spark_conf.update(spark_conf or {})
-    if _start_when_configured.is_set() and not on_databricks():
-        _start_when_configured.clear()
-        threading.Thread(target=_start_quietly, name="spark-early-start", daemon=True).start()
+    if not _start_when_configured.is_set() or on_databricks():
+        return None
+    _start_when_configured.clear()
+    starting = threading.Thread(target=_start_quietly, name="spark-early-start", daemon=True)
+    starting.start()
+    return starting
 
 
 def start_early() -> None:
