@@ -46,6 +46,11 @@ class MarvelCharacterModel(PythonModel):
         return self.pipeline.named_steps["features"]
 
     @property
+    def input_columns(self) -> list[str]:
+        """The raw attributes, then any columns the model looks up in feature tables."""
+        return [*INPUT_COLUMNS, *getattr(self.features, "looked_up", ())]
+
+    @property
     def booster(self) -> Any:
         """The fitted LightGBM booster (for the server's hot path)."""
         return self.pipeline.named_steps["model"].booster_
@@ -56,7 +61,7 @@ class MarvelCharacterModel(PythonModel):
         The fitted steps are called directly: the same numbers as
         ``pipeline.predict_proba(...)[:, 1]`` without scikit-learn's per-call checks.
         """
-        matrix = self.features.transform(frame.reindex(columns=list(INPUT_COLUMNS)))
+        matrix = self.features.transform(frame.reindex(columns=self.input_columns))
         return self.booster.predict(matrix)
 
     def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:

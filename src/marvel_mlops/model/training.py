@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
-from sklearn.model_selection import ParameterSampler, StratifiedKFold
+from sklearn.model_selection import ParameterSampler, PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from marvel_mlops.model.classification_metrics import roc_auc, threshold_score
@@ -36,7 +36,15 @@ def build_pipeline(
         force_col_wise=True,
         **model_params,
     )
-    return Pipeline([("features", CharacterFeatures(**feature_params)), ("model", model)])
+    looked_up = tuple(feature_params.get("looked_up") or ())
+    character_params = {k: v for k, v in feature_params.items() if k != "looked_up"}
+    if looked_up:  # columns from feature tables (marvel_mlops.features_store)
+        from marvel_mlops.features_store.model_features import WithLookedUpFeatures
+
+        features = WithLookedUpFeatures(looked_up, **character_params)
+    else:
+        features = CharacterFeatures(**character_params)
+    return Pipeline([("features", features), ("model", model)])
 
 
 def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
@@ -79,7 +87,11 @@ def out_of_fold_probabilities(
     return oof
 
 
-def _folds(X: pd.DataFrame, y: np.ndarray, folds: int, seed: int) -> list:
+def _folds(
+    X: pd.DataFrame, y: np.ndarray, folds: int, seed: int, fold_ids: np.ndarray | None = None
+) -> list:
+    if fold_ids is not None:  # the feature tables' folds: no fold sees its own labels
+        return list(PredefinedSplit(fold_ids).split())
     return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y))
 
 
@@ -143,8 +155,12 @@ def search_hyperparameters(
     search: dict[str, Any],
     seed: int,
     progress: Callable[[int, int, dict, float, float], None] | None = None,
+    fold_ids: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, np.ndarray]:
     """Random search over ``search['space']`` scored by cross-validated ROC AUC.
+
+    ``fold_ids`` (a fold number per row) replaces the stratified folds: the folds that
+    looked-up label aggregates were computed out of.
 
     Every (candidate, fold) fit is independent: they run on ``search['workers']``
     processes (default one per core); candidates are still scored and reported in order.
@@ -153,7 +169,7 @@ def search_hyperparameters(
     """
     candidates = list(ParameterSampler(search["space"], n_iter=search["budget"], random_state=seed))
     candidates = [{**search.get("fixed", {}), **c} for c in candidates]
-    folds = _folds(X, y, search["folds"], seed)
+    folds = _folds(X, y, search["folds"], seed, fold_ids)
     workers = search_workers(search.get("workers"), len(candidates) * len(folds))
     rows, best = [], (-np.inf, None, None)
     with _fold_runner(X, y, feature_params, seed, workers) as submit:

@@ -115,7 +115,7 @@ def test_batch_scoring_refuses_a_champion_other_than_the_deployed_one():
     _, _, event = plan_deployment(PROMOTE, state({"challenger": "4", "champion": "3"}), "promote")
     moved = RegisteredModel(NAME, "7", "champion", None, pyfunc=None)
     with pytest.raises(ChampionMovedError, match="points at version 7.*left version 4"):
-        score_batch(object(), moved, event)
+        score_batch(object(), moved, event, None)
 
 
 def test_endpoint_spec_serves_champion_and_challenger_share():
