@@ -121,21 +121,27 @@ def test_feature_serving_returns_the_published_features_by_key(client, feature_s
     assert "character_attributes@v0" in body["feature_version"]
 
 
-def test_the_inference_log_holds_the_looked_up_features(client, server, feature_store):
-    record = feature_store[2][5]
-    answer = client.post("/v1/predict", json={"records": [{"page_id": record["page_id"]}]})
+def test_the_inference_log_says_the_features_came_from_the_store_and_its_version(
+    client, server, feature_store
+):
+    looked_up, sent = feature_store[2][5], feature_store[2][6]
+    answer = client.post("/v1/predict", json={"records": [{"page_id": looked_up["page_id"]}, sent]})
     request_id = answer.json()["request_id"]
     deadline = time.monotonic() + 30
     rows = pd.DataFrame()
     while time.monotonic() < deadline:
         log = read_log(server.log_path)
-        rows = log[log["request_id"] == request_id]
-        if len(rows):
+        rows = log[log["request_id"] == request_id].sort_values("record_index")
+        if len(rows) == 2:
             break
         time.sleep(0.2)
-    assert len(rows) == 1
-    assert rows["universe"].iloc[0] == record["universe"]
-    assert rows["origin"].iloc[0] == record["origin"]
+    assert len(rows) == 2
+    assert rows["universe"].iloc[0] == looked_up["universe"]
+    assert rows["origin"].iloc[0] == looked_up["origin"]
+    assert rows["feature_source"].tolist() == ["online_store", "request"]
+    version = rows["feature_version"].iloc[0]
+    assert "character_attributes@v" in version and "character_group_features@v" in version
+    assert rows["feature_version"].iloc[1] is None
 
 
 def test_a_newer_offline_version_is_reported_then_published_and_served(

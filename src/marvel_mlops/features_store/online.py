@@ -104,14 +104,18 @@ class OnlineFeatures:
         """The published features of one key (None if unknown)."""
         return self.rows.get(key)
 
-    def enrich(self, records: list[dict], columns: tuple[str, ...]) -> list[dict]:
+    def enrich(
+        self, records: list[dict], columns: tuple[str, ...], mark: str | None = None
+    ) -> list[dict]:
         """Records with their missing ``columns`` looked up by ``page_id``.
 
         A record that carries none of ``columns`` needs the store; one that carries some
         is scored as sent (request-time fields win over stored ones). Unknown keys raise
-        ``UnknownKeys`` naming them.
+        ``UnknownKeys`` naming them. ``mark``: a key set to the store's version on each
+        completed record.
         """
         rows, out, unknown = self.rows, [], []
+        version = {mark: self.version} if mark else {}
         for record in records:
             if any(record.get(c) is not None for c in columns):
                 out.append(record)
@@ -120,7 +124,8 @@ class OnlineFeatures:
             if stored is None:
                 unknown.append(str(record.get(KEY)))
                 continue
-            out.append({**stored, **{k: v for k, v in record.items() if v is not None}})
+            sent = {k: v for k, v in record.items() if v is not None}
+            out.append({**stored, **sent, **version})
         if unknown:
             raise UnknownKeys(unknown)
         return out

@@ -77,8 +77,12 @@ def build_training_set(
         )
     rows = feature_store.training_set(spine, lookups)
     logger.info("Training set: %d rows looked up as of their event_timestamp", len(rows))
-    spec = {"lookup_key": KEY_COLUMN, "timestamp_lookup_key": TIMESTAMP_COLUMN,
-            "lookups": lookups, "tables": feature_store.versions()}  # fmt: skip
+    spec = {
+        "lookup_key": KEY_COLUMN,
+        "timestamp_lookup_key": TIMESTAMP_COLUMN,
+        "lookups": lookups,
+        "tables": feature_store.versions(),
+    }
     return rows, spec
 
 
