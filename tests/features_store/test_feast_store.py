@@ -147,6 +147,9 @@ def test_a_newer_offline_version_is_reported_stale_then_published_and_served(sto
         mode="overwrite",
     )
     assert "character_group_features (online v0, offline v1)" in online.stale()
+    # the monitoring report's check says the same (features_store.lookup.freshness)
+    stale = FeastLookup(FeastStore(store.repo), lakehouse).freshness()["stale"]
+    assert "character_group_features (online v0, offline v1)" in stale
     assert not online.refresh()  # nothing new published yet: still the old values
     assert online.get("a")["universe_alive_rate"] == 0.9
     lookup(FeastStore(store.repo), lakehouse).publish(AS_OF)
@@ -154,6 +157,7 @@ def test_a_newer_offline_version_is_reported_stale_then_published_and_served(sto
     assert online.get("a")["universe_alive_rate"] == 0.5
     assert online.version != before and "character_group_features@v1" in online.version
     assert online.stale() is None
+    assert FeastLookup(FeastStore(store.repo), lakehouse).freshness()["stale"] is None
 
 
 def test_a_duplicated_key_in_a_feature_table_is_refused_naming_table_key_column(store, lakehouse):
@@ -207,3 +211,14 @@ def test_redis_online_store_serves_the_published_features(tmp_path, lakehouse, r
         ["a", "b", "nobody"], {GROUP_FEATURES.name: ["universe_alive_rate"]}
     )
     assert served["universe_alive_rate"] == [0.9, 0.4, None]
+
+
+def test_the_monitoring_report_shows_a_stale_online_store():
+    from marvel_mlops.monitoring.report import _feature_store_section
+
+    stale = (
+        "online store older than the offline tables: character_attributes (online v1, offline v2)"
+    )
+    html = "".join(_feature_store_section({"stale": stale}))
+    assert "Feature store" in html and "offline v2" in html and 'class="retrain"' in html
+    assert 'class="ok"' in "".join(_feature_store_section({"stale": None}))

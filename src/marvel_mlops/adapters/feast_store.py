@@ -197,9 +197,9 @@ class FeastStore:
 
 
 def pinned_tables(lakehouse_paths: dict[str, str]) -> list[TableVersion]:
-    """Every feature table at its current Delta version (an error names a missing one)."""
+    """Each named feature table at its current Delta version (an error names a missing one)."""
     out = []
-    for table in FEATURE_TABLES:
+    for table in (t for t in FEATURE_TABLES if t.name in lakehouse_paths):
         path = lakehouse_paths[table.name]
         version = delta.latest_version(path)
         if version is None:

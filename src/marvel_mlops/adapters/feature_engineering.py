@@ -83,6 +83,11 @@ class DatabricksLookup:
             merged = rows if merged is None else merged.join(rows, "page_id", "full_outer")
         return merged
 
+    def freshness(self) -> dict[str, Any]:
+        """Databricks keeps published tables in sync itself (``publish_table``): what is
+        reported is the offline versions; staleness is not checked here."""
+        return {"stale": None, "published": None, "offline": self.versions()}
+
     def versions(self) -> dict[str, dict[str, Any]]:
         """Each table's current Delta version (``DESCRIBE HISTORY``)."""
         spark = get_spark()

@@ -58,6 +58,19 @@ class FeastLookup:
         self._register()
         return self.store.historical_features(spine, features)
 
+    def freshness(self) -> dict[str, Any]:
+        """What the online store holds against the offline tables; ``stale`` says why it is
+        behind (None when current)."""
+        from marvel_mlops.features_store.online import staleness
+
+        paths = (
+            self._tables
+            if isinstance(self._tables, dict)
+            else {t.table.name: t.path for t in self._tables}
+        )
+        published = self.store.published()
+        return {"stale": staleness(published, paths), "published": published}
+
     def latest_features(self, features: dict[str, list[str]]) -> pd.DataFrame:
         """Every key's latest row (at or before now) of the pinned versions, named columns."""
         return self.store.latest_rows(self.tables, features)

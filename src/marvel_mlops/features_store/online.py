@@ -132,14 +132,18 @@ class OnlineFeatures:
 
     def stale(self) -> str | None:
         """Why the online store is older than the offline tables, or None when it is current."""
-        if self.published is None:
-            return "no feature table has been published to the online store yet"
-        behind = []
-        for name, path in self.tables.items():
-            latest = delta.latest_version(path)
-            served = self.published["tables"].get(name, {}).get("version")
-            if latest is not None and (served is None or latest > served):
-                behind.append(f"{name} (online v{served}, offline v{latest})")
-        return (
-            f"online store older than the offline tables: {', '.join(behind)}" if behind else None
-        )
+        return staleness(self.published, self.tables)
+
+
+def staleness(published: dict[str, Any] | None, tables: dict[str, str]) -> str | None:
+    """Why the online store (``published``) is older than the offline Delta tables (name →
+    path), or None when it holds every table's latest version."""
+    if published is None:
+        return "no feature table has been published to the online store yet"
+    behind = []
+    for name, path in tables.items():
+        latest = delta.latest_version(path)
+        served = published["tables"].get(name, {}).get("version")
+        if latest is not None and (served is None or latest > served):
+            behind.append(f"{name} (online v{served}, offline v{latest})")
+    return f"online store older than the offline tables: {', '.join(behind)}" if behind else None
