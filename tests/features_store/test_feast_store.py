@@ -6,6 +6,7 @@ SQLite online store; Redis from Debian when installed).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -182,7 +183,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def redis_url(tmp_path: Path):
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    binary = (
+        os.environ.get("MARVEL_REDIS_SERVER")
+        or shutil.which("redis-server")
+        or "/usr/bin/redis-server"
+    )
     if not Path(binary).exists():
         pytest.fail("redis-server is missing: run the tests through `bash project.sh test`")
     port = _free_port()
