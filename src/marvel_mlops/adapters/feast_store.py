@@ -24,7 +24,11 @@ import pyarrow.parquet as pq
 
 from marvel_mlops.adapters import delta
 from marvel_mlops.features_store.checks import FeatureTableError, check_frame
-from marvel_mlops.features_store.definitions import FEATURE_TABLES, FeatureTable
+from marvel_mlops.features_store.definitions import (
+    CHARACTER_ATTRIBUTES,
+    FEATURE_TABLES,
+    FeatureTable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +165,13 @@ class FeastStore:
             latest = latest[[key, *features[pinned.table.name]]]
             merged = latest if merged is None else merged.merge(latest, on=key, how="outer")
         return merged
+
+    def arrivals(self, tables: list[TableVersion]) -> pd.DataFrame:
+        """Each key's first ``character_attributes`` timestamp (its arrival)."""
+        pinned = next(t for t in tables if t.table.name == CHARACTER_ATTRIBUTES.name)
+        key, ts = pinned.table.key, pinned.table.timestamp
+        rows = pq.read_table(self._snapshot(pinned), columns=[key, ts]).to_pandas()
+        return rows.groupby(key, as_index=False)[ts].min()
 
     def materialize(self, tables: list[TableVersion], end: datetime) -> dict[str, Any]:
         """Publishes the latest row per key up to ``end`` to the online store.

@@ -83,6 +83,16 @@ class DatabricksLookup:
             merged = rows if merged is None else merged.join(rows, "page_id", "full_outer")
         return merged
 
+    def arrival_features(self, frame: pd.DataFrame, features: dict[str, list[str]]) -> Any:
+        """``frame``'s rows with the named features as of each key's arrival."""
+        from pyspark.sql import functions as F
+
+        from marvel_mlops.features_store.lookup import arrival_spine
+
+        first = get_spark().table(self.tables["character_attributes"]).groupBy("page_id")
+        arrivals = first.agg(F.min(TIMESTAMP_COLUMN).alias(TIMESTAMP_COLUMN)).toPandas()
+        return self.training_set(arrival_spine(frame, arrivals), features)
+
     def freshness(self) -> dict[str, Any]:
         """Databricks keeps published tables in sync itself (``publish_table``): what is
         reported is the offline versions; staleness is not checked here."""

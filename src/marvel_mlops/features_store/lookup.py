@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from marvel_mlops.adapters.feast_store import FeastStore, TableVersion, pinned_tables
+from marvel_mlops.features_store.checks import FeatureTableError
+from marvel_mlops.features_store.definitions import CHARACTER_ATTRIBUTES, TIMESTAMP_COLUMN
 
 
 class FeatureLookup(Protocol):
@@ -29,6 +31,26 @@ class FeatureLookup(Protocol):
     def latest_features(self, features: dict[str, list[str]]) -> Any:
         """Every key's latest value of each named feature (batch scoring by key)."""
         ...
+
+    def arrival_features(self, frame: pd.DataFrame, features: dict[str, list[str]]) -> Any:
+        """``frame``'s rows with the named features as of each key's arrival (evaluation)."""
+        ...
+
+
+def arrival_spine(frame: pd.DataFrame, arrivals: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each key's arrival as ``event_timestamp``; a key without one is an
+    error naming it."""
+    key = CHARACTER_ATTRIBUTES.key
+    spine = frame.drop(columns=[TIMESTAMP_COLUMN], errors="ignore").merge(
+        arrivals, on=key, how="left", validate="m:1"
+    )
+    missing = spine[spine[TIMESTAMP_COLUMN].isna()][key]
+    if len(missing):
+        raise FeatureTableError(
+            f"feature table {CHARACTER_ATTRIBUTES.name!r}: no row for key {key}="
+            f"{missing.iloc[0]!r} (column {TIMESTAMP_COLUMN!r}): run feature_engineering first"
+        )
+    return spine
 
 
 class FeastLookup:
@@ -74,6 +96,11 @@ class FeastLookup:
     def latest_features(self, features: dict[str, list[str]]) -> pd.DataFrame:
         """Every key's latest row (at or before now) of the pinned versions, named columns."""
         return self.store.latest_rows(self.tables, features)
+
+    def arrival_features(self, frame: pd.DataFrame, features: dict[str, list[str]]) -> pd.DataFrame:
+        """``frame``'s rows with the named features as of each key's arrival (its first
+        ``character_attributes`` row): how a held-out row is scored point in time."""
+        return self.training_set(arrival_spine(frame, self.store.arrivals(self.tables)), features)
 
     def versions(self) -> dict[str, dict[str, Any]]:
         """The Delta versions the lookups read."""

@@ -1,12 +1,14 @@
-"""Batch scoring by key: a batch of page_ids alone is scored with features looked up in the
+"""Scoring by key: a batch of page_ids alone is scored with features looked up in the
 feature tables, as the champion's feature specification (its ``feature_spec`` tag) names
-them. Real Spark, real Delta feature tables, a real registered model."""
+them; evaluation looks a model's looked-up columns up as of each test row's arrival.
+Real Spark, real Delta feature tables, a real registered model."""
 
 from __future__ import annotations
 
 import json
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from deltalake import write_deltalake
@@ -14,10 +16,11 @@ from deltalake import write_deltalake
 from marvel_mlops.adapters import registry
 from marvel_mlops.adapters.feast_store import FeastStore
 from marvel_mlops.data.schema import FEATURE_COLUMNS
-from marvel_mlops.features_store.definitions import CHARACTER_ATTRIBUTES
+from marvel_mlops.features_store.definitions import CHARACTER_ATTRIBUTES, GROUP_FEATURES
 from marvel_mlops.features_store.lookup import FeastLookup
 from marvel_mlops.pipelines.deployment.nodes import UnknownKeysError, score_batch
-from tests.factories import clean_characters, register, train_model
+from marvel_mlops.pipelines.evaluation.nodes import score_candidates
+from tests.factories import FEATURES, clean_characters, register, train_model
 
 SPEC = {
     "lookup_key": "page_id",
@@ -69,3 +72,36 @@ def test_a_batch_of_keys_scores_like_the_full_rows_with_the_latest_features(spar
     unknown = spark.createDataFrame(pd.DataFrame({"page_id": ["Nobody_(Earth-0)"]}))
     with pytest.raises(UnknownKeysError, match=r"'Nobody_\(Earth-0\)'.*character_attributes"):
         score_batch(unknown, model, event, store)
+
+
+def test_evaluation_gives_a_model_its_looked_up_columns_as_of_each_rows_arrival(champion):
+    """A model that takes a group feature is evaluated on test rows that do not carry it:
+    the feature comes from the feature table as of the row's arrival, never later."""
+    _, root = champion
+    train, test = clean_characters(1200, seed=21), clean_characters(80, seed=22)
+    rng = np.random.default_rng(0)
+    train["universe_alive_rate"] = 0.8 * train["alive"] + 0.2 * rng.random(
+        len(train)
+    )  # informative
+    model = train_model(train, features={**FEATURES, "looked_up": ["universe_alive_rate"]})
+    spec = {**SPEC, "lookups": {GROUP_FEATURES.name: ["universe_alive_rate"]}}
+    version = register(model, "g", train, {"feature_spec": json.dumps(spec)})
+    looked_up_model = registry.load_version("g", version, "challenger")
+    tables = {n: str(root / "eval" / n) for n in (CHARACTER_ATTRIBUTES.name, GROUP_FEATURES.name)}
+    write_deltalake(tables[CHARACTER_ATTRIBUTES.name], attribute_rows(test, "2025-01-01"))
+    at_arrival = test[["page_id"]].assign(
+        event_timestamp=pd.Timestamp("2025-01-01", tz="UTC"), universe_alive_rate=0.1
+    )
+    later = at_arrival.assign(
+        event_timestamp=pd.Timestamp("2025-09-01", tz="UTC"), universe_alive_rate=0.9
+    )
+    groups = pd.concat([at_arrival, later])
+    for column in GROUP_FEATURES.features:
+        if column != "universe_alive_rate":
+            groups[column] = 1.0
+    write_deltalake(tables[GROUP_FEATURES.name], groups[GROUP_FEATURES.columns])
+    store = FeastLookup(FeastStore(root / "eval_repo"), tables)
+    scored = score_candidates(test, looked_up_model, None, {"version": version}, store)
+    expected = model.predict_proba(test.assign(universe_alive_rate=0.1))
+    assert scored["p_challenger"].tolist() == pytest.approx(expected.tolist(), abs=1e-12)
+    assert not np.allclose(expected, model.predict_proba(test.assign(universe_alive_rate=0.9)))
