@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from marvel_mlops.adapters.spark import get_spark
-from marvel_mlops.features_store.definitions import FEATURE_TABLES, TIMESTAMP_COLUMN
+from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 
 
 def client() -> Any:
@@ -28,11 +28,12 @@ def write_feature_table(table: str, frame: Any, description: str) -> None:
     """Creates the feature table on its first write, then merges on (page_id, event_timestamp)."""
     fe, spark = client(), get_spark()
     if not spark.catalog.tableExists(table):
-        definition = next(t for t in FEATURE_TABLES if table.endswith("." + t.name))
+        # every table of this kind (feature tables, the character_labels spine) is keyed by
+        # (page_id, event_timestamp)
         fe.create_table(
             name=table,
-            primary_keys=[definition.key, definition.timestamp],
-            timeseries_columns=definition.timestamp,
+            primary_keys=["page_id", TIMESTAMP_COLUMN],
+            timeseries_columns=TIMESTAMP_COLUMN,
             df=frame,
             description=description,
         )
@@ -96,6 +97,10 @@ class DatabricksLookup:
     def freshness(self) -> dict[str, Any]:
         """Databricks keeps published tables in sync itself (``publish_table``): what is
         reported is the offline versions; staleness is not checked here."""
+        spark = get_spark()
+        missing = [t for t in self.tables.values() if not spark.catalog.tableExists(t)]
+        if missing:
+            return {"stale": f"feature tables missing: {', '.join(missing)}", "published": None}
         return {"stale": None, "published": None, "offline": self.versions()}
 
     def versions(self) -> dict[str, dict[str, Any]]:
