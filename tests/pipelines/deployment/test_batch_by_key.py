@@ -49,13 +49,13 @@ def champion(tmp_path_factory):
     train = clean_characters(1500, seed=3)
     model = train_model(train)
     version = register(model, "m", train, {"feature_spec": json.dumps(SPEC)}, experiment)
-    yield registry.load_version("m", version, "champion"), root
+    yield registry.load_version("m", version, "champion"), root, experiment
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
 
 
 def test_a_batch_of_keys_scores_like_the_full_rows_with_the_latest_features(spark, champion):
-    model, root = champion
+    model, root, _ = champion
     characters = clean_characters(60, seed=8)
     older = characters.assign(origin="Robot", universe="Earth-1")  # superseded by the later rows
     table = str(root / "lakehouse" / CHARACTER_ATTRIBUTES.name)
@@ -77,7 +77,7 @@ def test_a_batch_of_keys_scores_like_the_full_rows_with_the_latest_features(spar
 def test_evaluation_gives_a_model_its_looked_up_columns_as_of_each_rows_arrival(champion):
     """A model that takes a group feature is evaluated on test rows that do not carry it:
     the feature comes from the feature table as of the row's arrival, never later."""
-    _, root = champion
+    _, root, experiment = champion
     train, test = clean_characters(1200, seed=21), clean_characters(80, seed=22)
     rng = np.random.default_rng(0)
     train["universe_alive_rate"] = 0.8 * train["alive"] + 0.2 * rng.random(
@@ -85,7 +85,7 @@ def test_evaluation_gives_a_model_its_looked_up_columns_as_of_each_rows_arrival(
     )  # informative
     model = train_model(train, features={**FEATURES, "looked_up": ["universe_alive_rate"]})
     spec = {**SPEC, "lookups": {GROUP_FEATURES.name: ["universe_alive_rate"]}}
-    version = register(model, "g", train, {"feature_spec": json.dumps(spec)})
+    version = register(model, "g", train, {"feature_spec": json.dumps(spec)}, experiment)
     looked_up_model = registry.load_version("g", version, "challenger")
     tables = {n: str(root / "eval" / n) for n in (CHARACTER_ATTRIBUTES.name, GROUP_FEATURES.name)}
     write_deltalake(tables[CHARACTER_ATTRIBUTES.name], attribute_rows(test, "2025-01-01"))
