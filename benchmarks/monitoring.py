@@ -113,23 +113,26 @@ def run_ours(root: Path) -> dict:
     import yaml
 
     from marvel_mlops.adapters import spark as spark_adapter
+
+    project = Path(__file__).resolve().parents[1]
+    # As `kedro run` does: the JVM starts on a background thread while the imports run.
+    spark_adapter.start_early()
+    spark_adapter.configure(yaml.safe_load((project / "conf/base/spark.yml").read_text()))
     from marvel_mlops.datasets import SparkDeltaTableDataset
     from marvel_mlops.pipelines.monitoring import nodes
 
     step("imports")
-    project = Path(__file__).resolve().parents[1]
-    spark_adapter.configure(yaml.safe_load((project / "conf/base/spark.yml").read_text()))
     spark_adapter.get_spark()
     step("spark_start")
     params = yaml.safe_load((project / "conf/base/parameters_monitoring.yml").read_text())[
         "monitoring"
     ]
-    frame = nodes.prepare_inference(
+    frame, labelled = nodes.prepare_inference(
         SparkDeltaTableDataset(filepath=str(root / "inference_log")).load(),
         SparkDeltaTableDataset(filepath=str(root / "ground_truth")).load(),
         params["granularity"],
     )
-    windows = nodes.select_windows(frame, None, params["granularity"])
+    windows = nodes.select_windows(labelled, None, params["granularity"])
     step("prepare_and_select_windows")
     window_sketch = nodes.sketch_windows(frame, windows, params["sketch"])
     step("sketch_windows")
@@ -140,7 +143,7 @@ def run_ours(root: Path) -> dict:
         reference = reference.withColumn("model_version", F.lit("1"))
     baseline_sketch = nodes.sketch_baseline(reference, None, params["sketch"])
     step("sketch_baseline")
-    performance = nodes.compute_performance(frame, windows)
+    performance = nodes.compute_performance(labelled, windows)
     step("compute_performance")
     profile = nodes.compute_profile(window_sketch, windows, params["profile"]["top_k"])
     drift = nodes.compute_drift(window_sketch, baseline_sketch, windows, params["drift"])

@@ -44,3 +44,37 @@ def test_yaml_booleans_reach_spark_as_lowercase_strings():
         }
     finally:
         spark_adapter.configure({})
+
+
+def test_a_session_started_early_is_the_one_every_thread_gets(spark, monkeypatch, caplog):
+    # `kedro run` starts the session on a background thread; a session is "active" only
+    # on the thread that built it, so the others must find that one, not build another.
+    import logging
+    import threading
+
+    monkeypatch.setattr(spark_adapter, "_built", {})
+    caplog.set_level(logging.INFO, logger=spark_adapter.__name__)
+    conf = {"spark.sql.session.timeZone": "UTC"}
+    spark_adapter.start_early()
+    spark_adapter.configure(conf)
+    early = next(t for t in threading.enumerate() if t.name == "spark-early-start")
+    early.join(timeout=60)
+    started = spark_adapter._built.get("session")
+    assert started is not None
+
+    found: list = []
+    other = threading.Thread(target=lambda: found.extend([spark_adapter.get_spark()] * 2))
+    other.start()
+    other.join(timeout=60)
+    assert found == [started, started]
+    connecting = [r for r in caplog.records if r.getMessage().startswith("Connecting")]
+    assert len(connecting) == 1
+
+
+def test_configure_starts_nothing_unless_asked(spark, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(spark_adapter, "_built", {})
+    spark_adapter.configure({})
+    assert "spark-early-start" not in [t.name for t in threading.enumerate()]
+    assert spark_adapter._built == {}

@@ -60,17 +60,17 @@ def window_frame(spark, windows: list[tuple[int, dict | None, bool]], rows: int)
             log.head(0).assign(alive=0), pd.Series([], dtype="datetime64[ns, UTC]")
         )
     )
-    frame = nodes.prepare_inference(
+    frame, labelled = nodes.prepare_inference(
         spark.createDataFrame(traffic.inference_arrow(log)),
         spark.createDataFrame(traffic.ground_truth_arrow(truth)),
         PARAMS["granularity"],
     )
-    return frame, log, truth
+    return frame, labelled, log, truth
 
 
 def run_windows(spark, windows, rows=20000, baseline_rows=40000):
-    frame, log, truth = window_frame(spark, windows, rows)
-    selected = nodes.select_windows(frame, None, PARAMS["granularity"])
+    frame, labelled, log, truth = window_frame(spark, windows, rows)
+    selected = nodes.select_windows(labelled, None, PARAMS["granularity"])
     base = traffic.characters(baseline_rows, 1)
     base = base.assign(probability=Scorer().predict_proba(base))
     base["label"] = (base["probability"] >= Scorer.threshold).astype("int32")
@@ -79,7 +79,7 @@ def run_windows(spark, windows, rows=20000, baseline_rows=40000):
     )
     window_sketch = nodes.sketch_windows(frame, selected, PARAMS["sketch"])
     drift = nodes.compute_drift(window_sketch, baseline_sketch, selected, PARAMS["drift"])
-    performance = nodes.compute_performance(frame, selected)
+    performance = nodes.compute_performance(labelled, selected)
     profile = nodes.compute_profile(window_sketch, selected, PARAMS["profile"]["top_k"])
     return {
         "log": log,

@@ -21,6 +21,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
+from marvel_mlops.adapters import spark
 from marvel_mlops.errors import plain_error
 
 ERROR_LOG = Path("logs/last_error.log")
@@ -39,6 +40,7 @@ def _write_traceback(error: BaseException) -> Path:
 
 @click.pass_context
 def _run(ctx: click.Context, verbose: bool, **kwargs: Any) -> Any:
+    spark.start_early()
     try:
         return ctx.invoke(kedro_run, **kwargs)
     except Exception as error:

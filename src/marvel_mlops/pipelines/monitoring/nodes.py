@@ -55,13 +55,17 @@ def _columns(baseline: bool = False) -> tuple[list[str], list[str]]:
     ]
 
 
-def prepare_inference(inference_log: Any | None, ground_truth: Any | None, granularity: str) -> Any:
-    """The inference log with its window, model id, variant and (late) true label.
+def prepare_inference(
+    inference_log: Any | None, ground_truth: Any | None, granularity: str
+) -> tuple[Any, Any]:
+    """The inference log's monitored columns with their window, model id and variant;
+    and, narrow, its predictions with their (late) true label.
 
     A missing log or label table (a fresh catalog, an endpoint nobody called yet) is an
     empty one: monitoring then reports that there is nothing to monitor and succeeds.
-    Persisted (serverless environment 5+): window selection, the sketch and the label
-    metrics each scan it once. Only the monitored columns are kept (cheaper to cache).
+    Only the predictions go through the label join (a shuffle of every row): the sketch
+    reads the wide log once, without it. The labelled predictions are persisted
+    (serverless environment 5+): window selection and the label metrics both scan them.
     """
     from pyspark import StorageLevel
 
@@ -72,9 +76,10 @@ def prepare_inference(inference_log: Any | None, ground_truth: Any | None, granu
         ground_truth = empty_frame(GROUND_TRUTH_COLUMNS)
     windowed = sketch.with_window(inference_log, granularity)
     categorical, numeric = _columns()
-    monitored = [*sketch.GROUP, *categorical, *numeric, "true_label"]
-    labelled = sketch.with_labels(windowed, ground_truth).select(*monitored)
-    return labelled.persist(StorageLevel.MEMORY_AND_DISK)
+    monitored = windowed.select(*sketch.GROUP, *categorical, *numeric)
+    predictions = windowed.select(*sketch.GROUP, "page_id", "probability", "label")
+    labelled = sketch.with_labels(predictions, ground_truth).drop("page_id")
+    return monitored, labelled.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def select_windows(

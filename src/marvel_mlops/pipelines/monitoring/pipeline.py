@@ -17,12 +17,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.prepare_inference,
                 ["inference_log@spark", "ground_truth@spark", f"{p}.granularity"],
-                "monitoring_frame",
+                ["monitoring_frame", "labelled_predictions"],
                 name="prepare_inference",
             ),
             node(
                 nodes.select_windows,
-                ["monitoring_frame", "monitored_windows", f"{p}.granularity"],
+                ["labelled_predictions", "monitored_windows", f"{p}.granularity"],
                 "windows_to_monitor",
                 name="select_windows",
             ),
@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.compute_performance,
-                ["monitoring_frame", "windows_to_monitor"],
+                ["labelled_predictions", "windows_to_monitor"],
                 "monitoring_performance_metrics",
                 name="compute_performance",
             ),
