@@ -125,6 +125,9 @@ def test_online_features_equal_the_offline_features_at_the_same_time(store, lake
 
 
 def test_a_record_with_only_a_key_is_completed_and_an_unknown_key_is_named(store, lakehouse):
+    nothing_yet = OnlineFeatures(store.repo, lakehouse)  # before any publication: as sent
+    assert not nothing_yet.refresh()
+    assert nothing_yet.enrich([{"page_id": "a"}], ("universe",)) == [{"page_id": "a"}]
     lookup(store, lakehouse).publish(AS_OF)
     online = OnlineFeatures(store.repo, lakehouse)
     online.refresh()

@@ -112,8 +112,11 @@ class OnlineFeatures:
         A record that carries none of ``columns`` needs the store; one that carries some
         is scored as sent (request-time fields win over stored ones). Unknown keys raise
         ``UnknownKeys`` naming them. ``mark``: a key set to the store's version on each
-        completed record.
+        completed record. Before anything is published there is no store to look in:
+        records are scored as sent (``/ready`` says so).
         """
+        if self.published is None:
+            return records
         rows, out, unknown = self.rows, [], []
         version = {mark: self.version} if mark else {}
         for record in records:

@@ -18,6 +18,7 @@ from marvel_mlops.adapters.registry import RegisteredModel
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
 from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
+from marvel_mlops.features_store.definitions import FEATURE_TABLES
 from marvel_mlops.registry_changes import (
     CHALLENGER,
     CHAMPION,
@@ -201,8 +202,13 @@ def with_looked_up_features(batch: Any, champion: RegisteredModel, feature_store
     if not lookups:
         return batch
     found = feature_store.latest_features(lookups)
-    if isinstance(found, pd.DataFrame):
-        found = batch.sparkSession.createDataFrame(found.astype(object).where(found.notna(), None))
+    if isinstance(found, pd.DataFrame):  # the local store: typed by the table definitions
+        kinds = {c: k for t in FEATURE_TABLES for c, k in t.features.items()}
+        schema = ", ".join(
+            [f"{KEY_COLUMN} string", *(f"{c} {kinds[c]}" for c in found.columns[1:])]
+        )
+        rows = found.astype(object).where(found.notna(), None)
+        found = batch.sparkSession.createDataFrame(rows, schema)
     unknown = batch.select(KEY_COLUMN).join(found.select(KEY_COLUMN), KEY_COLUMN, "left_anti")
     first = [r[0] for r in unknown.limit(5).collect()]
     if first:
