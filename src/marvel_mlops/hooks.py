@@ -15,9 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 class SparkHooks:
-    """Hands the Spark configuration to the lazy session; nothing starts here."""
+    """Hands the Spark configuration to the lazy session (which ``kedro run`` starts in the
+    background from here: first among the plugins' hooks, so kedro-mlflow's set-up
+    overlaps with the JVM's start)."""
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context: KedroContext) -> None:
         """Reads ``conf/<env>/spark.yml`` into the lazy Spark session factory."""
         try:

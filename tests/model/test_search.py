@@ -6,7 +6,13 @@ import pytest
 from marvel_mlops.data.generator import generate_characters
 from marvel_mlops.data.schema import LABEL_VALUES, RAW_TO_CLEAN
 from marvel_mlops.model.features import INPUT_COLUMNS
-from marvel_mlops.model.training import search_hyperparameters, search_workers
+from marvel_mlops.model.training import (
+    _folds,
+    build_pipeline,
+    fit_pipeline,
+    search_hyperparameters,
+    search_workers,
+)
 
 FEATURES = {"min_category_count": 20, "top_teams": 5, "top_creators": 5}
 SEARCH = {
@@ -38,6 +44,18 @@ def test_worker_processes_give_the_in_process_results(data):
     np.testing.assert_array_equal(spread[2], here[2])
     assert reported == [1, 2, 3]  # candidates reported in order, each once
     assert (spread[1]["seconds"] > 0).all()
+
+
+def test_a_candidate_is_scored_as_its_whole_pipeline_would_be(data):
+    # The search fits the features once per fold and reuses them across candidates: the
+    # held-out probabilities must still be those of the full pipeline fitted on the fold.
+    X, y = data
+    best, _, oof = search_hyperparameters(X, y, FEATURES, {**SEARCH, "workers": 2}, seed=42)
+    for fit_idx, val_idx in _folds(X, y, SEARCH["folds"], 42):
+        pipeline = fit_pipeline(build_pipeline(FEATURES, best, 42), X.iloc[fit_idx], y[fit_idx])
+        np.testing.assert_allclose(
+            oof[val_idx], pipeline.predict_proba(X.iloc[val_idx])[:, 1], rtol=0, atol=1e-12
+        )
 
 
 def test_workers_setting():

@@ -40,7 +40,10 @@ def _write_traceback(error: BaseException) -> Path:
 
 @click.pass_context
 def _run(ctx: click.Context, verbose: bool, **kwargs: Any) -> Any:
-    spark.start_early()
+    if not (kwargs.get("pipeline") or kwargs.get("pipelines")):
+        # __default__ starts with Spark work: the JVM starts while Kedro loads. A named
+        # pipeline may need no Spark at all (training), so there Spark starts when used.
+        spark.start_early()
     try:
         return ctx.invoke(kedro_run, **kwargs)
     except Exception as error:

@@ -28,7 +28,25 @@ def build_pipeline(
     feature_params: dict[str, Any], model_params: dict[str, Any], seed: int, threads: int = 2
 ) -> Pipeline:
     """The scikit-learn pipeline the registered model wraps (LightGBM on ``threads``)."""
-    model = LGBMClassifier(
+    model = build_model(model_params, seed, threads)
+    return Pipeline([("features", build_features(feature_params)), ("model", model)])
+
+
+def build_features(feature_params: dict[str, Any]) -> Any:
+    """The pipeline's features step: ``CharacterFeatures``, followed by the columns looked
+    up in feature tables when ``feature_params['looked_up']`` names any."""
+    looked_up = tuple(feature_params.get("looked_up") or ())
+    character_params = {k: v for k, v in feature_params.items() if k != "looked_up"}
+    if looked_up:  # columns from feature tables (marvel_mlops.features_store)
+        from marvel_mlops.features_store.model_features import WithLookedUpFeatures
+
+        return WithLookedUpFeatures(looked_up, **character_params)
+    return CharacterFeatures(**character_params)
+
+
+def build_model(model_params: dict[str, Any], seed: int, threads: int = 2) -> LGBMClassifier:
+    """The pipeline's LightGBM step."""
+    return LGBMClassifier(
         random_state=seed,
         n_jobs=threads,
         verbose=-1,
@@ -36,15 +54,6 @@ def build_pipeline(
         force_col_wise=True,
         **model_params,
     )
-    looked_up = tuple(feature_params.get("looked_up") or ())
-    character_params = {k: v for k, v in feature_params.items() if k != "looked_up"}
-    if looked_up:  # columns from feature tables (marvel_mlops.features_store)
-        from marvel_mlops.features_store.model_features import WithLookedUpFeatures
-
-        features = WithLookedUpFeatures(looked_up, **character_params)
-    else:
-        features = CharacterFeatures(**character_params)
-    return Pipeline([("features", features), ("model", model)])
 
 
 def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
@@ -55,21 +64,36 @@ def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline
     return pipeline
 
 
+FoldMatrices = tuple[CharacterFeatures, np.ndarray, np.ndarray]
+
+
+def fold_matrices(
+    X: pd.DataFrame, fold: tuple[np.ndarray, np.ndarray], feature_params: dict
+) -> FoldMatrices:
+    """The features fitted on a fold's training rows, and both sides' matrices.
+
+    They depend on the fold only, so a search computes them once per fold, not per
+    candidate (fit_pipeline does the same steps on the whole training set).
+    """
+    fit_idx, val_idx = fold
+    features = build_features(feature_params).fit(X.iloc[fit_idx])
+    return features, features.transform(X.iloc[fit_idx]), features.transform(X.iloc[val_idx])
+
+
 def _fold_probabilities(
-    X: pd.DataFrame,
+    matrices: FoldMatrices,
     y: np.ndarray,
     fold: tuple[np.ndarray, np.ndarray],
-    feature_params: dict,
     model_params: dict,
     seed: int,
     threads: int,
 ) -> tuple[np.ndarray, float]:
     """Fits on one fold's training rows; the held-out rows' probabilities and the seconds."""
     start = time.perf_counter()
-    fit_idx, val_idx = fold
-    pipeline = build_pipeline(feature_params, model_params, seed, threads)
-    fit_pipeline(pipeline, X.iloc[fit_idx], y[fit_idx])
-    return pipeline.predict_proba(X.iloc[val_idx])[:, 1], time.perf_counter() - start
+    features, fit_matrix, val_matrix = matrices
+    model = build_model(model_params, seed, threads)
+    model.fit(fit_matrix, y[fold[0]], categorical_feature=features.categorical_indices_)
+    return model.predict_proba(val_matrix)[:, 1], time.perf_counter() - start
 
 
 def out_of_fold_probabilities(
@@ -83,7 +107,8 @@ def out_of_fold_probabilities(
     """Probabilities for every training row from a model that did not see it."""
     oof = np.zeros(len(y))
     for fold in _folds(X, y, folds, seed):
-        oof[fold[1]] = _fold_probabilities(X, y, fold, feature_params, model_params, seed, 2)[0]
+        matrices = fold_matrices(X, fold, feature_params)
+        oof[fold[1]] = _fold_probabilities(matrices, y, fold, model_params, seed, 2)[0]
     return oof
 
 
@@ -111,38 +136,53 @@ def search_workers(setting: int | str | None, tasks: int) -> int:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(X: pd.DataFrame, y: np.ndarray, feature_params: dict, seed: int) -> None:
-    _WORKER.update(X=X, y=y, feature_params=feature_params, seed=seed)
+def _init_worker(
+    X: pd.DataFrame, y: np.ndarray, folds: list, feature_params: dict, seed: int
+) -> None:
+    _WORKER.update(X=X, y=y, folds=folds, feature_params=feature_params, seed=seed, matrices={})
 
 
-def _worker_fold(fold: tuple, model_params: dict) -> tuple[np.ndarray, float]:
+def _cached_matrices(cache: dict, X: pd.DataFrame, folds: list, i: int, feature_params: dict):
+    if i not in cache:
+        cache[i] = fold_matrices(X, folds[i], feature_params)
+    return cache[i]
+
+
+def _worker_fold(i: int, model_params: dict) -> tuple[np.ndarray, float]:
     w = _WORKER
-    return _fold_probabilities(
-        w["X"], w["y"], fold, w["feature_params"], model_params, w["seed"], 1
-    )
+    matrices = _cached_matrices(w["matrices"], w["X"], w["folds"], i, w["feature_params"])
+    return _fold_probabilities(matrices, w["y"], w["folds"][i], model_params, w["seed"], 1)
 
 
 @contextmanager
 def _fold_runner(
-    X: pd.DataFrame, y: np.ndarray, feature_params: dict, seed: int, workers: int
-) -> Iterator[Callable[[tuple, dict], Callable[[], tuple[np.ndarray, float]]]]:
-    """Submits fold fits, each returning a callable that waits for its result.
+    X: pd.DataFrame, y: np.ndarray, folds: list, feature_params: dict, seed: int, workers: int
+) -> Iterator[Callable[[int, dict], Callable[[], tuple[np.ndarray, float]]]]:
+    """Submits fits of fold ``i``, each returning a callable that waits for its result.
 
     One worker: the fits run here, lazily, with LightGBM on 2 threads (as before). More:
     each runs in one of ``workers`` fresh processes with one LightGBM thread, so no OpenMP
     team waits on a descheduled thread and every core stays busy; results are identical.
+    Each process computes a fold's feature matrices once, on its first fit of that fold.
     """
     if workers == 1:
-        yield lambda fold, params: partial(
-            _fold_probabilities, X, y, fold, feature_params, params, seed, 2
-        )
+        cache: dict = {}
+
+        def run_here(i: int, params: dict) -> tuple[np.ndarray, float]:
+            matrices = _cached_matrices(cache, X, folds, i, feature_params)
+            return _fold_probabilities(matrices, y, folds[i], params, seed, 2)
+
+        yield lambda i, params: partial(run_here, i, params)
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe with JVM and OpenMP threads
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(X, y, feature_params, seed)
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(X, y, folds, feature_params, seed),
     ) as pool:
         try:
-            yield lambda fold, params: pool.submit(_worker_fold, fold, params).result
+            yield lambda i, params: pool.submit(_worker_fold, i, params).result
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -172,8 +212,8 @@ def search_hyperparameters(
     folds = _folds(X, y, search["folds"], seed, fold_ids)
     workers = search_workers(search.get("workers"), len(candidates) * len(folds))
     rows, best = [], (-np.inf, None, None)
-    with _fold_runner(X, y, feature_params, seed, workers) as submit:
-        pending = [[submit(fold, params) for fold in folds] for params in candidates]
+    with _fold_runner(X, y, folds, feature_params, seed, workers) as submit:
+        pending = [[submit(i, params) for i in range(len(folds))] for params in candidates]
         for i, (params, futures) in enumerate(zip(candidates, pending, strict=True), start=1):
             oof, seconds = np.zeros(len(y)), 0.0
             for fold, result in zip(folds, futures, strict=True):
