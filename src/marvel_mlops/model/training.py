@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from marvel_mlops.model.classification_metrics import roc_auc, threshold_score
 from marvel_mlops.model.features import CharacterFeatures
+from marvel_mlops.model.looked_up import WithLookedUpFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ def build_features(feature_params: dict[str, Any]) -> Any:
     looked_up = tuple(feature_params.get("looked_up") or ())
     character_params = {k: v for k, v in feature_params.items() if k != "looked_up"}
     if looked_up:  # columns from feature tables (marvel_mlops.features_store)
-        from marvel_mlops.features_store.model_features import WithLookedUpFeatures
-
         return WithLookedUpFeatures(looked_up, **character_params)
     return CharacterFeatures(**character_params)
 

@@ -1,5 +1,8 @@
 """Model features from the raw attributes plus columns looked up in feature tables.
 
+Part of the ``model`` package because it travels with the registered model (MLflow
+``code_paths``): a model that takes looked-up columns loads wherever the pyfunc loads.
+
 Wraps ``CharacterFeatures`` (row-local transforms, unchanged) and appends the named
 looked-up columns as numbers, so the model's matrix is the same whether a row comes
 from a training set (a frame) or from the server (a dict with the looked-up values).
