@@ -21,8 +21,8 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 from sklearn.pipeline import Pipeline
 
-from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.scoring import BatchScorer
 
 UNREGISTERED = "unregistered"
 
@@ -55,14 +55,17 @@ class MarvelCharacterModel(PythonModel):
         """The fitted LightGBM booster (for the server's hot path)."""
         return self.pipeline.named_steps["model"].booster_
 
+    def scorer(self) -> BatchScorer:
+        """The fitted steps, threshold and version, without MLflow (for Spark workers)."""
+        return BatchScorer.of(self)
+
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of being alive, per row of raw attributes.
 
         The fitted steps are called directly: the same numbers as
         ``pipeline.predict_proba(...)[:, 1]`` without scikit-learn's per-call checks.
         """
-        matrix = self.features.transform(frame.reindex(columns=self.input_columns))
-        return self.booster.predict(matrix)
+        return self.scorer().probabilities(frame)
 
     def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The same probabilities without pandas: features in Python, the booster on NumPy."""
@@ -73,11 +76,4 @@ class MarvelCharacterModel(PythonModel):
     ) -> pd.DataFrame:
         """MLflow's entry point: a frame of probability, label and model version."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        probability = self.predict_proba(frame)
-        return pd.DataFrame(
-            {
-                "probability": probability,
-                "label": alive_labels(probability, self.threshold),
-                "model_version": self.model_version,
-            }
-        )
+        return self.scorer().predict(frame)

@@ -1,6 +1,7 @@
 """The deployment pipeline's pure parts: alias plans from a registry snapshot, the events,
 the endpoint spec, and a slice of the pipeline through SequentialRunner in memory."""
 
+import numpy as np
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
@@ -179,3 +180,25 @@ def test_a_rolled_back_version_that_lost_every_alias_is_still_refused():
     )
     assert again == AliasPlan(NAME) and event["action"] == "refuse"
     assert "version 3 was rolled back" in event["reason"]
+
+
+def test_batch_scoring_on_spark_scores_as_the_registered_pyfunc(spark, mlflow_registry):
+    # The workers get the champion's BatchScorer, not its pyfunc: same numbers required.
+    from marvel_mlops.adapters import registry
+    from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
+    from tests.factories import clean_characters, register, train_model
+
+    rows = clean_characters(800, 5)
+    version = register(train_model(rows.iloc[:600]), NAME, rows)
+    champion = registry.load_version(NAME, version, "champion")
+    batch = rows.iloc[600:][[KEY_COLUMN, *FEATURE_COLUMNS]].astype(object)
+    batch = batch.where(batch.notna(), None)
+    decision = {**PROMOTE, "challenger_version": version}
+    _, _, event = plan_deployment(decision, state({"challenger": version}), "promote")
+
+    scored = score_batch(spark.createDataFrame(batch), champion, event, None).toPandas()
+    expected = champion.pyfunc.predict(batch.drop(columns=KEY_COLUMN))
+    scored = scored.set_index(KEY_COLUMN).loc[batch[KEY_COLUMN]]
+    np.testing.assert_allclose(scored["probability"], expected["probability"], rtol=0, atol=1e-12)
+    assert scored["label"].tolist() == expected["label"].tolist()
+    assert set(scored["model_version"]) == {version}

@@ -19,6 +19,7 @@ from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
 from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
 from marvel_mlops.features_store.definitions import FEATURE_TABLES
+from marvel_mlops.model.scoring import BatchScorer
 from marvel_mlops.registry_changes import (
     CHALLENGER,
     CHAMPION,
@@ -232,8 +233,9 @@ def score_batch(
     UDF (``mapInPandas``) where the data is; nothing to score without a champion. Columns
     the batch lacks are looked up by key (``with_looked_up_features``).
 
-    The champion's pyfunc object travels to the executors; each Arrow batch is scored
-    with the same ``predict`` as the registered model.
+    The champion's ``BatchScorer`` travels to the executors (its pyfunc would make each
+    Python worker import MLflow); each Arrow batch is scored as the pyfunc's ``predict``
+    scores it.
     """
     from pyspark.sql import functions as F
 
@@ -248,12 +250,12 @@ def score_batch(
             "Re-run the deployment pipeline."
         )
     batch = with_looked_up_features(batch, champion, feature_store)
-    model = champion.python_model
-    columns = [KEY_COLUMN, *FEATURE_COLUMNS, *getattr(model.features, "looked_up", ())]
+    scorer = BatchScorer.of(champion.python_model)  # what its predict computes, sans MLflow
+    columns = [KEY_COLUMN, *FEATURE_COLUMNS, *getattr(scorer.features, "looked_up", ())]
 
     def predict(frames):
         for frame in frames:
-            out = model.predict(None, frame)
+            out = scorer.predict(frame)
             yield pd.DataFrame(
                 {
                     KEY_COLUMN: frame[KEY_COLUMN],
