@@ -58,6 +58,13 @@ ensure_pushgateway() {
     "install it (e.g. 'sudo apt-get install prometheus-pushgateway')" prometheus-pushgateway
 }
 
+ensure_redis() {
+  # tests/features_store/test_feast_store.py runs Feast's Redis online store on Debian's redis-server.
+  if [ -x "${MARVEL_REDIS_SERVER:-/usr/bin/redis-server}" ]; then return; fi
+  apt_install "The Redis online-store test needs redis-server" \
+    "install it (e.g. 'sudo apt-get install redis-server')" redis-server
+}
+
 # The serving container is built and run with Debian's podman as root, with runc: crun fails
 # on hybrid cgroups and setrlimit is not permitted on our machines, hence this containers.conf.
 CONTAINERS_DIR="$PWD/.tools/containers"
@@ -166,7 +173,7 @@ cmd="${1:-run}"; shift || true
 case "$cmd" in
   setup) setup ;;
   run) setup; kedro_ run "$@" ;;
-  test) setup; ensure_chromium; ensure_pushgateway
+  test) setup; ensure_chromium; ensure_pushgateway; ensure_redis
         # The container test skips (saying why) where apt cannot install podman.
         (install_podman) || say "podman is not installable here: the container test will be skipped"
         containers_conf; "$UV" run --frozen --no-sync pytest "$@" ;;

@@ -65,7 +65,7 @@ def pipeline_seconds(source: Path, target: Path, champion) -> float:
     writer = SparkDeltaTableDataset(filepath=str(target), save_args=predictions["save_args"])
     start = time.perf_counter()
     deployed = {"action": "promote", "model_version": champion.version}  # what deployment says
-    writer.save(score_batch(reader.load(), champion, deployed))
+    writer.save(score_batch(reader.load(), champion, deployed, None))
     return time.perf_counter() - start
 
 

@@ -13,12 +13,18 @@ Reads `train_set` and `test_set` from the local lakehouse (run `bash project.sh 
 Prints test ROC AUC, PR AUC and F1 (both for the minority class "dead"), accuracy,
 balanced accuracy and log loss for both, and the majority-class baseline.
 
-    uv run python benchmarks/training.py [--budget N]
+With ``--feature-tables`` (after ``kedro run --pipelines feature_engineering``) it also
+trains ours with the feature tables' group features, looked up point in time through
+Feast (each row as of its event_timestamp), and ours without them, both on the same
+split and the feature tables' folds (the folds the label aggregates are out of).
+
+    uv run python benchmarks/training.py [--budget N] [--feature-tables]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -28,7 +34,11 @@ import yaml
 from deltalake import DeltaTable
 from lightgbm import LGBMClassifier
 
-from marvel_mlops.model.classification_metrics import classification_metrics, majority_baseline
+from marvel_mlops.model.classification_metrics import (
+    classification_metrics,
+    majority_baseline,
+    roc_auc,
+)
 from marvel_mlops.model.features import (
     INPUT_COLUMNS,
     is_magic,
@@ -94,10 +104,70 @@ def ours(train: pd.DataFrame, test: pd.DataFrame, budget: int | None) -> tuple[n
     return pipeline.predict_proba(test[list(INPUT_COLUMNS)])[:, 1], threshold
 
 
+def feature_table_sets(train: pd.DataFrame, test: pd.DataFrame) -> tuple:
+    """Train and test rows with the group features as of each row's timestamp (Feast)."""
+    import tempfile
+
+    from marvel_mlops.adapters.feast_store import FeastStore, pinned_tables
+    from marvel_mlops.features_store.definitions import (
+        CHARACTER_ATTRIBUTES,
+        FEATURE_TABLES,
+        GROUP_FEATURES,
+    )
+
+    lakehouse = ROOT / "data/lakehouse"
+    store = FeastStore(tempfile.mkdtemp(prefix="feast-bench-"))
+    store.register(pinned_tables({t.name: str(lakehouse / t.name) for t in FEATURE_TABLES}))
+    labels = DeltaTable(str(lakehouse / "character_labels")).to_pandas()
+    arrivals = DeltaTable(str(lakehouse / CHARACTER_ATTRIBUTES.name)).to_pandas(
+        columns=["page_id", "event_timestamp"]
+    )
+    lookup = {GROUP_FEATURES.name: list(GROUP_FEATURES.features)}
+    spine_train = train.merge(labels[["page_id", "event_timestamp", "fold"]], on="page_id")
+    spine_test = test.merge(arrivals, on="page_id")
+    return (
+        store.historical_features(spine_train, lookup),
+        store.historical_features(spine_test, lookup),
+        list(GROUP_FEATURES.features),
+    )
+
+
+def ours_with(
+    train: pd.DataFrame, test: pd.DataFrame, budget: int | None, looked_up: list[str]
+) -> tuple[np.ndarray, float]:
+    """Ours on the feature tables' folds, with ``looked_up`` columns appended (or none)."""
+    params = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
+    if budget:
+        params["search"]["budget"] = budget
+    features = {**params["features"], "looked_up": looked_up}
+    columns = [*INPUT_COLUMNS, *looked_up]
+    X, y, folds = train[columns], train["alive"].to_numpy(), train["fold"].to_numpy()
+    best, _, oof = search(X, y, features, params["search"], params["seed"], fold_ids=folds)
+    threshold, _ = choose_threshold(y, oof, params["threshold_objective"])
+    pipeline = build_pipeline(features, best, params["seed"])
+    fit_pipeline(pipeline, X, y)
+    return pipeline.predict_proba(test[columns])[:, 1], threshold
+
+
+def paired_bootstrap(
+    y: np.ndarray, with_: np.ndarray, without: np.ndarray, n: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % interval of ROC AUC(with_) - ROC AUC(without) over test rows resampled together."""
+    rng, gains = np.random.default_rng(seed), []
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        gains.append(roc_auc(y[idx], with_[idx]) - roc_auc(y[idx], without[idx]))
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def main() -> None:
     """Trains both, prints one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=None, help="override the search budget")
+    parser.add_argument(
+        "--feature-tables", action="store_true", help="also with and without group features"
+    )
     args = parser.parse_args()
     lakehouse = ROOT / "data/lakehouse"
     train = DeltaTable(str(lakehouse / "train_set")).to_pandas()
@@ -109,12 +179,22 @@ def main() -> None:
             "seconds": 0.0,
         }
     }
-    for name, fit in (
+    contenders = [
         ("course recipe", lambda: course_recipe(train, test)),
         ("ours", lambda: ours(train, test, args.budget)),
-    ):
+    ]
+    if args.feature_tables:
+        pit_train, pit_test, group = feature_table_sets(train, test)
+        test = pit_test  # same rows, same order, with the group features
+        contenders += [
+            ("ours, table folds", lambda: ours_with(pit_train, pit_test, args.budget, [])),
+            ("ours + group features", lambda: ours_with(pit_train, pit_test, args.budget, group)),
+        ]
+    probabilities = {}
+    for name, fit in contenders:
         start = time.perf_counter()
         probability, threshold = fit()
+        probabilities[name] = probability
         rows[name] = {
             **classification_metrics(y, probability, threshold),
             "seconds": time.perf_counter() - start,
@@ -125,6 +205,20 @@ def main() -> None:
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     gain = rows["ours"]["roc_auc"] - rows["course recipe"]["roc_auc"]
     print(f"ROC AUC gain over the course recipe: {gain:+.4f}")
+    result = {"gain_over_course_roc_auc": gain}
+    if args.feature_tables:
+        with_group = rows["ours + group features"]["roc_auc"]
+        result["group_features_roc_auc_gain"] = with_group - rows["ours, table folds"]["roc_auc"]
+        print(f"ROC AUC gain from the group features: {result['group_features_roc_auc_gain']:+.4f}")
+        low, high = paired_bootstrap(
+            y, probabilities["ours + group features"], probabilities["ours, table folds"]
+        )
+        result["group_features_roc_auc_gain_ci95"] = [low, high]
+        print(
+            f"  95% paired bootstrap interval of that gain (1000 resamples): [{low:+.4f}, {high:+.4f}]"
+        )
+    result.update({name: {k: float(row[k]) for k in REPORTED} for name, row in rows.items()})
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ def train_model(
         rng = np.random.default_rng(seed)
         flip = rng.random(len(y)) < label_noise
         y[flip] = rng.permutation(y[flip])
-    pipeline = build_pipeline(features or FEATURES, model_params or SMALL_MODEL, seed)
-    return MarvelCharacterModel(fit_pipeline(pipeline, train[list(INPUT_COLUMNS)], y), threshold)
+    features = features or FEATURES
+    pipeline = build_pipeline(features, model_params or SMALL_MODEL, seed)
+    columns = [*INPUT_COLUMNS, *features.get("looked_up", ())]  # looked-up columns: appended
+    return MarvelCharacterModel(fit_pipeline(pipeline, train[columns], y), threshold)
 
 
 def register(
@@ -59,8 +61,8 @@ def register(
         info = registry.log_and_register(
             model,
             name,
-            model_signature(),
-            train[list(INPUT_COLUMNS)].head(3),
+            model_signature(tuple(getattr(model.features, "looked_up", ()))),
+            train.reindex(columns=model.input_columns).head(3),
             tags or {"test": "yes"},
         )
     return info["version"]

@@ -26,6 +26,7 @@ def registry():
 def test_every_pipeline_is_registered(registry):
     names = {
         "data_processing",
+        "feature_engineering",
         "training",
         "evaluation",
         "deployment",

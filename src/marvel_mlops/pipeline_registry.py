@@ -5,6 +5,7 @@ from kedro.pipeline import Pipeline
 
 DEFAULT_ORDER = (
     "data_processing",
+    "feature_engineering",
     "training",
     "evaluation",
     "deployment",

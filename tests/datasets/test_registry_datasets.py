@@ -1,6 +1,8 @@
 """The registry datasets on a real SQLite MLflow registry: a registration request becomes
 a tagged version behind ``challenger``; an alias plan moves aliases and tags versions."""
 
+import json
+
 import mlflow
 import pytest
 from kedro.io.core import DatasetError
@@ -31,6 +33,7 @@ def test_a_registration_request_is_registered_tagged_and_made_challenger(
         {"table": "/lake/test_set", "version": 1},
         {"num_leaves": 15},
         LINEAGE,
+        {"lookups": {}, "tables": {"character_attributes": {"table": "/lake/ca", "version": 5}}},
     )
     dataset = ModelRegistrationDataset(model_name=NAME, alias="challenger")
     with mlflow.start_run() as run:
@@ -40,6 +43,8 @@ def test_a_registration_request_is_registered_tagged_and_made_challenger(
     assert record["run_id"] == run.info.run_id
     assert record["tags"]["train_set_delta_version"] == "3"
     assert record["tags"]["git_commit"] == "f" * 40
+    assert record["tags"]["character_attributes_delta_version"] == "5"
+    assert json.loads(record["tags"]["feature_spec"]) == {"lookups": {}, "looked_up": []}
     logged = mlflow.get_run(run.info.run_id)
     assert logged.data.params["best.num_leaves"] == "15"
     assert {i.dataset.name for i in logged.inputs.dataset_inputs} == {"train_set", "test_set"}

@@ -305,6 +305,7 @@ def chain(job_key: str) -> list[str]:
 def test_training_job_deploys_only_after_a_promoting_evaluation():
     assert chain("marvel_training") == [
         "data_processing",
+        "feature_engineering",
         "training",
         "evaluation",
         "publish_promote",

@@ -215,6 +215,7 @@ def job_run(packaged: Packaged, job_python: Path, tmp_path_factory: pytest.TempP
     }
     extra = {
         "data_processing": "raw_rows=3000",
+        "feature_engineering": "",
         "training": "training.search.budget=1,training.search.folds=2",
         "evaluation": "evaluation.bootstrap.n_resamples=50,evaluation.mode=disabled",
         "deployment": "",

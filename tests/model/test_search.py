@@ -65,3 +65,23 @@ def test_workers_setting():
     for bad in (0, -1, "many", 1.5, True):
         with pytest.raises(ValueError, match=r"training\.search\.workers"):
             search_workers(bad, tasks=10)
+
+
+def test_looked_up_columns_and_the_feature_tables_folds_go_through_the_search(data):
+    # With looked-up label aggregates the search uses the folds they were computed out of
+    # (fold_ids) and the features step appends the looked-up columns.
+    X, y = data
+    rng = np.random.default_rng(1)
+    X = X.assign(universe_alive_rate=0.6 * y + 0.4 * rng.random(len(y)))
+    fold_ids = np.arange(len(y)) % 2
+    features = {**FEATURES, "looked_up": ["universe_alive_rate"]}
+    best, _, oof = search_hyperparameters(
+        X, y, features, {**SEARCH, "workers": 2}, 42, fold_ids=fold_ids
+    )
+    for fold in (0, 1):
+        fit, held_out = fold_ids != fold, fold_ids == fold
+        pipeline = fit_pipeline(build_pipeline(features, best, 42), X[fit], y[fit])
+        np.testing.assert_allclose(
+            oof[held_out], pipeline.predict_proba(X[held_out])[:, 1], rtol=0, atol=1e-12
+        )
+    assert "universe_alive_rate" in pipeline.named_steps["features"].get_feature_names_out()

@@ -1,4 +1,4 @@
-"""data_processing → training → evaluation → deployment through KedroSession, end to end.
+"""data_processing → feature_engineering → training → evaluation → deployment through KedroSession, end to end.
 
 A temporary copy of the project with a small generated raw file, the real local
 lakehouse and the real SQLite registry: first run promotes, a rerun on the same data
@@ -20,7 +20,7 @@ from kedro.framework.startup import bootstrap_project
 from marvel_mlops import lineage
 from marvel_mlops.adapters import registry
 
-PIPELINES = ["data_processing", "training", "evaluation", "deployment"]
+PIPELINES = ["data_processing", "feature_engineering", "training", "evaluation", "deployment"]
 SMALL = {"raw_rows": 4000, "training": {"search": {"budget": 1, "folds": 2}}}
 MODEL = "marvel_character_model"
 HEX40, HEX64 = re.compile(r"[0-9a-f]{40}"), re.compile(r"[0-9a-f]{64}")

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class RegisteredModel:
     alias: str | None
     run_id: str | None
     pyfunc: Any
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def python_model(self) -> Any:
@@ -80,7 +81,8 @@ def load_version(name: str, version: str, alias: str | None = None) -> Registere
     pyfunc = mlflow.pyfunc.load_model(
         f"models:/{name}/{version}", model_config={"model_version": str(version)}
     )
-    return RegisteredModel(name, str(version), alias, model_version.run_id, pyfunc)
+    tags = dict(model_version.tags or {})
+    return RegisteredModel(name, str(version), alias, model_version.run_id, pyfunc, tags)
 
 
 def load_alias(name: str, alias: str) -> RegisteredModel | None:

@@ -56,6 +56,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add("--poll-interval", type=float, default=None, help="seconds between alias checks")
     add("--inference-log", action=argparse.BooleanOptionalAction, default=None)
     add("--inference-log-path", default=None, help="Delta table path of inference_log")
+    add(
+        "--feature-store",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="complete page_id-only records from the project's online store (default: on "
+        "when the catalog has a local feature_store)",
+    )
     add("--tracking-uri", default=None, help="MLflow tracking URI (default: conf mlflow.yml)")
     add("--registry-uri", default=None, help="MLflow registry URI (default: tracking URI)")
     add("--log-level", default="info")
@@ -81,6 +88,8 @@ def settings_from_args(args: argparse.Namespace) -> ServingSettings:
         log = replace(log, enabled=args.inference_log)
     if args.inference_log_path is not None:
         log = replace(log, path=args.inference_log_path)
+    if args.feature_store is False:
+        settings = replace(settings, feature_store_repo=None, feature_tables=None)
     return replace(settings, inference_log=log).validated()
 
 

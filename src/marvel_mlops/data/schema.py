@@ -83,11 +83,16 @@ INFERENCE_LOG_COLUMNS: dict[str, str] = {
     "variant": "string",
     "served": "boolean",
     "latency_ms": "double",
+    "feature_source": "string",
+    "feature_version": "string",
 }
 """The ``inference_log`` table: one row per scored record (server, replay or endpoint).
 
 ``variant`` is ``champion`` or ``challenger``; ``served`` is false for shadow scores that
 were logged but not returned. ``latency_ms`` is the request's model time per record.
+``feature_source`` is ``request`` (the attributes came with the record) or ``online_store``
+(looked up by ``page_id``), and ``feature_version`` then names the feature tables' Delta
+versions the online store served (``character_attributes@v3,...``).
 """
 
 GROUND_TRUTH_COLUMNS: dict[str, str] = {

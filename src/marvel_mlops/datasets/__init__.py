@@ -1,9 +1,13 @@
 """Kedro datasets of the project: Delta tables for Spark and pandas, the raw characters
 file, the model registry (models by alias, registrations, aliases), Delta table versions,
-the run's lineage, task values and the model-serving endpoint."""
+the run's lineage, task values, the model-serving endpoint, and the feature store (feature
+tables, online store, Feature Serving endpoint)."""
 
 from marvel_mlops.datasets.delta_pandas import PandasDeltaTableDataset
 from marvel_mlops.datasets.delta_spark import SparkDeltaTableDataset
+from marvel_mlops.datasets.feature_serving import FeatureServingEndpointDataset
+from marvel_mlops.datasets.feature_store import FeatureStoreDataset
+from marvel_mlops.datasets.feature_table import DatabricksFeatureStoreDataset, FeatureTableDataset
 from marvel_mlops.datasets.json_marker import JSONMarkerDataset
 from marvel_mlops.datasets.local_only import LocalOnlyDataset
 from marvel_mlops.datasets.model_registry import (
@@ -21,6 +25,10 @@ from marvel_mlops.datasets.table_version import DeltaTableVersionDataset
 from marvel_mlops.datasets.task_value import TaskValueDataset
 
 __all__ = [
+    "DatabricksFeatureStoreDataset",
+    "FeatureServingEndpointDataset",
+    "FeatureStoreDataset",
+    "FeatureTableDataset",
     "DeltaTableVersionDataset",
     "JSONMarkerDataset",
     "LocalOnlyDataset",

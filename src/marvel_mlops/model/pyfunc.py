@@ -21,6 +21,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 from sklearn.pipeline import Pipeline
 
+from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.scoring import BatchScorer
 
 UNREGISTERED = "unregistered"
@@ -43,6 +44,11 @@ class MarvelCharacterModel(PythonModel):
     def features(self) -> Any:
         """The fitted ``CharacterFeatures`` step."""
         return self.pipeline.named_steps["features"]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The raw attributes, then any columns the model looks up in feature tables."""
+        return [*INPUT_COLUMNS, *getattr(self.features, "looked_up", ())]
 
     @property
     def booster(self) -> Any:

@@ -33,10 +33,10 @@ class BatchScorer:
         return cls(model.features, model.booster, model.threshold, model.model_version)
 
     def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
-        """Probability of being alive, per row of raw attributes."""
-        return self.booster.predict(
-            self.features.transform(frame.reindex(columns=list(INPUT_COLUMNS)))
-        )
+        """Probability of being alive, per row of raw attributes (and of the columns the
+        model looks up in feature tables, if it takes any)."""
+        columns = [*INPUT_COLUMNS, *getattr(self.features, "looked_up", ())]
+        return self.booster.predict(self.features.transform(frame.reindex(columns=columns)))
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A frame of probability, label and model version (the pyfunc's output)."""

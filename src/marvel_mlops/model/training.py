@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
-from sklearn.model_selection import ParameterSampler, StratifiedKFold
+from sklearn.model_selection import ParameterSampler, PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from marvel_mlops.model.classification_metrics import roc_auc, threshold_score
 from marvel_mlops.model.features import CharacterFeatures
+from marvel_mlops.model.looked_up import WithLookedUpFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,17 @@ def build_pipeline(
 ) -> Pipeline:
     """The scikit-learn pipeline the registered model wraps (LightGBM on ``threads``)."""
     model = build_model(model_params, seed, threads)
-    return Pipeline([("features", CharacterFeatures(**feature_params)), ("model", model)])
+    return Pipeline([("features", build_features(feature_params)), ("model", model)])
+
+
+def build_features(feature_params: dict[str, Any]) -> Any:
+    """The pipeline's features step: ``CharacterFeatures``, followed by the columns looked
+    up in feature tables when ``feature_params['looked_up']`` names any."""
+    looked_up = tuple(feature_params.get("looked_up") or ())
+    character_params = {k: v for k, v in feature_params.items() if k != "looked_up"}
+    if looked_up:  # columns from feature tables (marvel_mlops.features_store)
+        return WithLookedUpFeatures(looked_up, **character_params)
+    return CharacterFeatures(**character_params)
 
 
 def build_model(model_params: dict[str, Any], seed: int, threads: int = 2) -> LGBMClassifier:
@@ -64,7 +75,7 @@ def fold_matrices(
     candidate (fit_pipeline does the same steps on the whole training set).
     """
     fit_idx, val_idx = fold
-    features = CharacterFeatures(**feature_params).fit(X.iloc[fit_idx])
+    features = build_features(feature_params).fit(X.iloc[fit_idx])
     return features, features.transform(X.iloc[fit_idx]), features.transform(X.iloc[val_idx])
 
 
@@ -100,7 +111,11 @@ def out_of_fold_probabilities(
     return oof
 
 
-def _folds(X: pd.DataFrame, y: np.ndarray, folds: int, seed: int) -> list:
+def _folds(
+    X: pd.DataFrame, y: np.ndarray, folds: int, seed: int, fold_ids: np.ndarray | None = None
+) -> list:
+    if fold_ids is not None:  # the feature tables' folds: no fold sees its own labels
+        return list(PredefinedSplit(fold_ids).split())
     return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y))
 
 
@@ -179,8 +194,12 @@ def search_hyperparameters(
     search: dict[str, Any],
     seed: int,
     progress: Callable[[int, int, dict, float, float], None] | None = None,
+    fold_ids: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, np.ndarray]:
     """Random search over ``search['space']`` scored by cross-validated ROC AUC.
+
+    ``fold_ids`` (a fold number per row) replaces the stratified folds: the folds that
+    looked-up label aggregates were computed out of.
 
     Every (candidate, fold) fit is independent: they run on ``search['workers']``
     processes (default one per core); candidates are still scored and reported in order.
@@ -189,7 +208,7 @@ def search_hyperparameters(
     """
     candidates = list(ParameterSampler(search["space"], n_iter=search["budget"], random_state=seed))
     candidates = [{**search.get("fixed", {}), **c} for c in candidates]
-    folds = _folds(X, y, search["folds"], seed)
+    folds = _folds(X, y, search["folds"], seed, fold_ids)
     workers = search_workers(search.get("workers"), len(candidates) * len(folds))
     rows, best = [], (-np.inf, None, None)
     with _fold_runner(X, y, folds, feature_params, seed, workers) as submit:

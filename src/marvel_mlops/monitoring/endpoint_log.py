@@ -342,6 +342,8 @@ def inference_rows(parsed: DataFrame, entities: DataFrame) -> DataFrame:
         "variant": F.coalesce("served_entity_name", "served_entity_id"),
         "served": F.lit(True),
         "latency_ms": F.col("execution_duration_ms") / F.col("record_count"),
+        "feature_source": F.lit("request"),
+        "feature_version": F.lit(None),
     }
     return rows.select(
         *[

@@ -75,6 +75,15 @@ def _table(frame: pd.DataFrame, limit: int = 50) -> str:
     )
 
 
+def _feature_store_section(feature_store: dict[str, Any] | None) -> list[str]:
+    if feature_store is None:
+        return []
+    stale = feature_store.get("stale")
+    line = f"Stale: {stale}" if stale else "The online store holds the latest feature tables."
+    css = "retrain" if stale else "ok"
+    return ["<h2>Feature store</h2>", f'<div class="{css}"><p>{html.escape(line)}</p></div>']
+
+
 def render(
     profile: pd.DataFrame,
     drift: pd.DataFrame,
@@ -82,8 +91,10 @@ def render(
     alerts: pd.DataFrame,
     decision: dict[str, Any],
     explanation: str,
+    feature_store: dict[str, Any] | None = None,
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string; ``feature_store`` (its ``stale`` reason) adds
+    the online store's state."""
     breached = alerts[alerts["breached"].astype(bool)].sort_values("window_start", ascending=False)
     columns = [
         "window_start",
@@ -102,6 +113,7 @@ def render(
         f"<p>{len(windows)} windows, {int(windows['count'].sum())} predictions, "
         f"{len(breached)} breached alert(s).</p>",
         f'<div class="{css}"><pre>{html.escape(explanation)}</pre></div>',
+        *_feature_store_section(feature_store),
         "<h2>Drift per feature over time</h2>",
         drift_plot(drift),
         "<h2>Prediction distribution</h2>",

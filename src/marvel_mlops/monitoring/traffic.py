@@ -57,6 +57,8 @@ def scored_rows(
         variant="champion",
         served=True,
         latency_ms=latency_ms,
+        feature_source="request",
+        feature_version=None,
     )[list(INFERENCE_LOG_COLUMNS)]
 
 

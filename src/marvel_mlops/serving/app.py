@@ -30,6 +30,7 @@ from marvel_mlops.serving.errors import (
     add_error_handlers,
     problem_summary,
 )
+from marvel_mlops.serving.feature_lookup import add_feature_routes, ready_detail
 from marvel_mlops.serving.middleware import Guard
 from marvel_mlops.serving.models import ModelSource, source_for
 from marvel_mlops.serving.openapi import add_docs_routes, openapi_schema, request_body
@@ -101,6 +102,7 @@ def create_app(
     add_docs_routes(app)
     add_error_handlers(app, state.metrics.errors)
     _add_scoring_routes(app, state)
+    add_feature_routes(app, state.features)
     _add_status_routes(app, state)
     app.openapi = lambda: openapi_schema(app, state, token is not None)  # type: ignore[method-assign]
     app.add_middleware(Guard, state=state, token=token)
@@ -241,7 +243,7 @@ def _add_status_routes(app: FastAPI, state: ServingState) -> None:
             "status": "ready" if snapshot.champion else "not ready",
             "champion_version": snapshot.champion and snapshot.champion.version,
             "challenger_version": snapshot.challenger and snapshot.challenger.version,
-            "detail": state.watcher.detail,
+            "detail": ready_detail(state.watcher.detail, state.features),
         }
         return Response(orjson.dumps(body), 200 if snapshot.champion else 503, media_type=JSON)
 

@@ -33,6 +33,8 @@ INFERENCE_LOG_SCHEMA = arrow_schema(INFERENCE_LOG_COLUMNS)
 """Arrow schema of ``inference_log`` (column contract: ``data.schema.INFERENCE_LOG_COLUMNS``)."""
 
 COLUMNS = tuple(INFERENCE_LOG_COLUMNS)
+FEATURE_VERSION_KEY = "__feature_version"
+"""Set by the feature lookup on records it completed (clients cannot send it: strict schema)."""
 _TIMESTAMP = COLUMNS.index("timestamp_utc")
 
 
@@ -257,12 +259,23 @@ def log_row(
         variant,
         served,
         latency_ms,
+        *_feature_origin(record),
     )
+
+
+def _feature_origin(record: dict[str, Any]) -> tuple[str, str | None]:
+    """(feature_source, feature_version): records completed from the online store carry
+    the store's version (``serving.feature_lookup``); others came with their attributes."""
+    version = record.get(FEATURE_VERSION_KEY)
+    return ("request", None) if version is None else ("online_store", version)
 
 
 def _check_column_order() -> None:
     head = ("request_id", "record_index", "timestamp_utc", "page_id")
-    tail = ("probability", "label", "model_version", "variant", "served", "latency_ms")
+    tail = (
+        *("probability", "label", "model_version", "variant", "served", "latency_ms"),
+        *("feature_source", "feature_version"),
+    )
     expected = (*head, *FEATURE_COLUMNS, *tail)
     if expected != COLUMNS:
         raise RuntimeError(f"inference_log columns changed: {COLUMNS}; update log_row()")

@@ -54,6 +54,11 @@ class ServingSettings:
     registry_max_retries: int = 2
     registry_timeout_s: int = 10
     inference_log: InferenceLogSettings = field(default_factory=InferenceLogSettings)
+    # The online store (serving.feature_lookup): records that carry only page_id are
+    # completed from it; None turns the lookup off. Tables: name -> offline Delta path
+    # (for the staleness report in /ready).
+    feature_store_repo: str | None = None
+    feature_tables: dict[str, str] | None = None
 
     @property
     def challenger_wanted(self) -> bool:
@@ -142,9 +147,15 @@ def load_project_settings(project_path: Path, env: str | None = None) -> Serving
     deployment = loader["parameters"].get("deployment") or {}
     log_entry = (loader["catalog"].get("inference_log@spark") or {}).get("filepath")
     log_path = None if log_entry is None else str(_absolute(project_path, log_entry))
-    return settings_from_params(
+    settings = settings_from_params(
         deployment.get("serving") or {}, deployment.get("model_name"), log_path
     )
+    store = loader["catalog"].get("feature_store") or {}
+    if settings.feature_store_repo is None and "repo" in store:  # the local (Feast) store
+        tables = {n: str(_absolute(project_path, p)) for n, p in store["tables"].items()}
+        repo = str(_absolute(project_path, store["repo"]))
+        settings = replace(settings, feature_store_repo=repo, feature_tables=tables)
+    return settings
 
 
 def mlflow_uris(project_path: Path, env: str | None = None) -> tuple[str | None, str | None]:

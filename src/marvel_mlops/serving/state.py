@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from marvel_mlops.serving import routing
 from marvel_mlops.serving.errors import ApiProblem
+from marvel_mlops.serving.feature_lookup import complete_records, online_features
 from marvel_mlops.serving.inference_log import (
     InferenceLogWriter,
     delta_appender,
@@ -68,6 +69,7 @@ class ServingState:
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
         self.big_bodies = asyncio.Semaphore(1)
+        self.features = online_features(settings)
 
     def _watch_state(self) -> dict[str, bool]:
         return {
@@ -83,10 +85,14 @@ class ServingState:
         self.watcher.start()
         if self.log is not None:
             self.log.start()
+        if self.features is not None:
+            self.features.start(self.settings.poll_interval_s)
 
     def stop(self) -> None:
         """Graceful stop: shadow work done, then every queued log row written."""
         self.watcher.stop()
+        if self.features is not None:
+            self.features.stop()
         self._shadow.shutdown(wait=True)
         if self.log is not None:
             self.log.close()
@@ -96,6 +102,8 @@ class ServingState:
         snapshot = self.watcher.snapshot
         if snapshot.champion is None:
             raise ApiProblem(503, "NOT_READY", "no champion model is loaded yet")
+        if self.features is not None:
+            records = complete_records(self.features, records)
         groups = self._route(records, snapshot)
         out: list[Scored | None] = [None] * len(records)
         for variant, (model, indexes) in groups.items():

@@ -116,7 +116,7 @@ def test_batch_scoring_refuses_a_champion_other_than_the_deployed_one():
     _, _, event = plan_deployment(PROMOTE, state({"challenger": "4", "champion": "3"}), "promote")
     moved = RegisteredModel(NAME, "7", "champion", None, pyfunc=None)
     with pytest.raises(ChampionMovedError, match="points at version 7.*left version 4"):
-        score_batch(object(), moved, event)
+        score_batch(object(), moved, event, None)
 
 
 def test_endpoint_spec_serves_champion_and_challenger_share():
@@ -196,7 +196,7 @@ def test_batch_scoring_on_spark_scores_as_the_registered_pyfunc(spark, mlflow_re
     decision = {**PROMOTE, "challenger_version": version}
     _, _, event = plan_deployment(decision, state({"challenger": version}), "promote")
 
-    scored = score_batch(spark.createDataFrame(batch), champion, event).toPandas()
+    scored = score_batch(spark.createDataFrame(batch), champion, event, None).toPandas()
     expected = champion.pyfunc.predict(batch.drop(columns=KEY_COLUMN))
     scored = scored.set_index(KEY_COLUMN).loc[batch[KEY_COLUMN]]
     np.testing.assert_allclose(scored["probability"], expected["probability"], rtol=0, atol=1e-12)

@@ -23,7 +23,7 @@ PARAMS = {
 
 
 def decide(test, train, challenger, champion):
-    scored = score_candidates(test, challenger, champion, {"version": challenger.version})
+    scored = score_candidates(test, challenger, champion, {"version": challenger.version}, None)
     metrics = evaluate_models(
         scored, train, challenger, champion, PARAMS["primary_metric"], PARAMS["bootstrap"]
     )
@@ -88,7 +88,7 @@ def test_same_data_and_seed_give_the_same_metrics(mlflow_registry, small_charact
     runs = []
     for _ in range(2):
         model = registry.load_version("m", register(train_model(train, seed=7), "m", train))
-        scored = score_candidates(test, model, None, {"version": model.version})
+        scored = score_candidates(test, model, None, {"version": model.version}, None)
         runs.append(
             evaluate_models(
                 scored, train, model, None, PARAMS["primary_metric"], PARAMS["bootstrap"]

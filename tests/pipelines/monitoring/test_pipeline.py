@@ -115,4 +115,7 @@ def test_monitoring_alone_on_a_fresh_project_says_there_is_nothing_to_monitor(
     assert "No trained model yet: no drift baseline" in caplog.text
     report = (project_copy / "data/08_reporting/monitoring/report.html").read_text()
     assert "<html" in report.lower()
+    # the online store is reported too: here nothing was ever published
+    assert "<h2>Feature store</h2>" in report
+    assert "Stale: no feature table has been published to the online store yet" in report
     assert not (project_copy / "data/lakehouse/inference_log").exists()

@@ -1,14 +1,21 @@
 """The training pipeline's pure part as a slice: SequentialRunner on an in-memory catalog,
 from the verified training set to the registration request (nothing reaches a registry)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from deltalake import write_deltalake
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from sklearn.metrics import balanced_accuracy_score
 
+from marvel_mlops.adapters.feast_store import FeastStore
 from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
+from marvel_mlops.data.schema import FEATURE_COLUMNS
+from marvel_mlops.features_store.definitions import CHARACTER_ATTRIBUTES
+from marvel_mlops.features_store.lookup import FeastLookup
 from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.pipelines.training import create_pipeline
 from marvel_mlops.pipelines.training.nodes import choose_decision_threshold, snapshot_baseline
@@ -28,7 +35,9 @@ PARAMS = {
     "importance_top_k": 10,
 }
 LINEAGE = {"git_commit": "c" * 40, "uv_lock_sha256": "d" * 64, "kedro_run_id": "r1"}
+LOOKUPS = {CHARACTER_ATTRIBUTES.name: list(FEATURE_COLUMNS)}
 SLICE = (
+    "build_training_set",
     "tune_hyperparameters",
     "choose_decision_threshold",
     "train_final_model",
@@ -38,14 +47,36 @@ SLICE = (
 )
 
 
+def feature_tables(train: pd.DataFrame, root) -> tuple[pd.DataFrame, dict[str, str]]:
+    """character_labels and a character_attributes Delta table for ``train``: each
+    character's attributes at its arrival, and a later row (the online snapshot) whose
+    values a point-in-time lookup must not use."""
+    arrival = pd.Timestamp("2024-06-01", tz="UTC") + pd.to_timedelta(np.arange(len(train)), "h")
+    rows = train[["page_id", *FEATURE_COLUMNS]].assign(event_timestamp=arrival)
+    later = rows.assign(event_timestamp=pd.Timestamp("2026-01-01", tz="UTC"), origin="Robot")
+    table = str(root / CHARACTER_ATTRIBUTES.name)
+    write_deltalake(table, pd.concat([rows, later])[CHARACTER_ATTRIBUTES.columns])
+    labels = train[["page_id", "alive"]].assign(
+        event_timestamp=arrival, fold=np.arange(len(train)) % 2
+    )
+    return labels, {CHARACTER_ATTRIBUTES.name: table}
+
+
 @pytest.fixture(scope="module")
-def outputs() -> DataCatalog:
+def outputs(tmp_path_factory) -> DataCatalog:
     train = clean_characters(1500, seed=4).assign(
         **{RUN_ID_COLUMN: "run-7", RAW_DIGEST_COLUMN: "e" * 64}
     )
+    root = tmp_path_factory.mktemp("training_features")
+    labels, tables = feature_tables(train, root)
     catalog = DataCatalog(
         {
             "verified_train_set": MemoryDataset(train),
+            "character_labels@pandas": MemoryDataset(labels),
+            "feature_store": MemoryDataset(
+                FeastLookup(FeastStore(root / "repo"), tables), copy_mode="assign"
+            ),
+            "params:training.feature_lookups": MemoryDataset(LOOKUPS),
             **{f"params:training.{key}": MemoryDataset(value) for key, value in PARAMS.items()},
             "train_set_version": MemoryDataset({"table": "/lake/train_set", "version": 4}),
             "test_set_version": MemoryDataset({"table": "/lake/test_set", "version": 2}),
@@ -53,6 +84,8 @@ def outputs() -> DataCatalog:
             **{
                 name: KeptDataset()
                 for name in (
+                    "training_set",
+                    "feature_spec",
                     "best_hyperparameters",
                     "cv_results",
                     "out_of_fold_predictions",
@@ -94,7 +127,19 @@ def test_the_registration_request_carries_every_lineage_tag(outputs):
         "decision_threshold": f"{threshold:.6f}",
         "processing_run_id": "run-7",
         "raw_file_sha256": "e" * 64,
+        "feature_spec": json.dumps(
+            {
+                "lookup_key": "page_id",
+                "lookups": LOOKUPS,
+                "looked_up": [],
+                "timestamp_lookup_key": "event_timestamp",
+            },
+            sort_keys=True,
+        ),
+        "character_attributes_table": request.tags["character_attributes_table"],
+        "character_attributes_delta_version": "0",
     }
+    assert request.tags["character_attributes_table"].endswith("character_attributes")
     assert list(request.input_example.columns) == list(INPUT_COLUMNS)
     assert len(request.input_example) == 5
     assert request.python_model.threshold == threshold
@@ -102,6 +147,17 @@ def test_the_registration_request_carries_every_lineage_tag(outputs):
     assert inputs == list(INPUT_COLUMNS) and not any(
         c.required for c in request.signature.inputs.inputs
     )
+
+
+def test_training_rows_are_looked_up_as_of_their_timestamp(outputs):
+    rows = outputs.load("training_set")
+    train = outputs.load("verified_train_set")
+    assert list(rows["page_id"]) == list(train["page_id"])  # train_set's order
+    # the arrival rows' values, never the later row's origin "Robot"
+    pd.testing.assert_series_equal(
+        rows["origin"].reset_index(drop=True), train["origin"].reset_index(drop=True)
+    )
+    assert outputs.load("feature_spec")["tables"]["character_attributes"]["version"] == 0
 
 
 def test_the_threshold_is_the_best_point_of_its_curve():

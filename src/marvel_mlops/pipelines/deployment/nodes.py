@@ -7,6 +7,7 @@ under the same ``deployment_id``; predictions are merged on (page_id, model_vers
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from marvel_mlops.adapters.registry import RegisteredModel
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
 from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
+from marvel_mlops.features_store.definitions import FEATURE_TABLES
 from marvel_mlops.model.scoring import BatchScorer
 from marvel_mlops.registry_changes import (
     CHALLENGER,
@@ -39,6 +41,10 @@ class NothingToRollBackError(PlainError, RuntimeError):
 
 class ChampionMovedError(PlainError, RuntimeError):
     """The champion alias moved between this deployment and its batch scoring."""
+
+
+class UnknownKeysError(PlainError, LookupError):
+    """Batch rows whose keys have no features in the feature tables."""
 
 
 def _event(
@@ -177,12 +183,55 @@ def select_scoring_input(scoring_input: Any, test_set: Any, fallback_to_test_set
     return test_set
 
 
+def _missing_lookups(columns: list[str], champion: RegisteredModel | None) -> dict[str, list]:
+    """The champion's feature lookups (its ``feature_spec`` tag) for columns not in the batch."""
+    spec = json.loads((champion.tags if champion else {}).get("feature_spec") or "{}")
+    wanted = {
+        t: [c for c in cols if c not in columns] for t, cols in spec.get("lookups", {}).items()
+    }
+    return {t: cols for t, cols in wanted.items() if cols}
+
+
+def with_looked_up_features(batch: Any, champion: RegisteredModel, feature_store: Any) -> Any:
+    """The batch with the columns it lacks looked up by ``page_id`` in the feature tables:
+    each key's latest values, as the champion's feature specification names them (so a
+    batch of keys alone can be scored, like Databricks' ``fe.score_batch``). A key with no
+    features stops the run naming it; a batch with every column is returned as it is."""
+    from pyspark.sql import functions as F
+
+    lookups = _missing_lookups(batch.columns, champion)
+    if not lookups:
+        return batch
+    found = feature_store.latest_features(lookups)
+    if isinstance(found, pd.DataFrame):  # the local store: typed by the table definitions
+        kinds = {c: k for t in FEATURE_TABLES for c, k in t.features.items()}
+        schema = ", ".join(
+            [f"{KEY_COLUMN} string", *(f"{c} {kinds[c]}" for c in found.columns[1:])]
+        )
+        rows = found.astype(object).where(found.notna(), None)
+        found = batch.sparkSession.createDataFrame(rows, schema)
+    unknown = batch.select(KEY_COLUMN).join(found.select(KEY_COLUMN), KEY_COLUMN, "left_anti")
+    first = [r[0] for r in unknown.limit(5).collect()]
+    if first:
+        raise UnknownKeysError(
+            f"scoring batch: page_id {', '.join(map(repr, first))} has no row in the feature "
+            f"tables {sorted(lookups)}; run feature_engineering or send the attributes"
+        )
+    logger.info("Batch scoring: %s looked up by page_id", lookups)
+    return batch.join(found, KEY_COLUMN, "left").select(
+        batch["*"], *[F.col(c) for cols in lookups.values() for c in cols]
+    )
+
+
 PREDICTION_SCHEMA = "page_id string, probability double, label int, model_version string"
 
 
-def score_batch(batch: Any, champion: RegisteredModel | None, event: dict[str, Any]) -> Any:
+def score_batch(
+    batch: Any, champion: RegisteredModel | None, event: dict[str, Any], feature_store: Any
+) -> Any:
     """Scores on Spark with the champion the deployment ``event`` left serving, in a pandas
-    UDF (``mapInPandas``) where the data is; nothing to score without a champion.
+    UDF (``mapInPandas``) where the data is; nothing to score without a champion. Columns
+    the batch lacks are looked up by key (``with_looked_up_features``).
 
     The champion's ``BatchScorer`` travels to the executors (its pyfunc would make each
     Python worker import MLflow); each Arrow batch is scored as the pyfunc's ``predict``
@@ -200,8 +249,9 @@ def score_batch(batch: Any, champion: RegisteredModel | None, event: dict[str, A
             f"but this deployment left version {expected} serving: another run moved it. "
             "Re-run the deployment pipeline."
         )
+    batch = with_looked_up_features(batch, champion, feature_store)
     scorer = BatchScorer.of(champion.python_model)  # what its predict computes, sans MLflow
-    columns = [KEY_COLUMN, *FEATURE_COLUMNS]
+    columns = [KEY_COLUMN, *FEATURE_COLUMNS, *getattr(scorer.features, "looked_up", ())]
 
     def predict(frames):
         for frame in frames:
@@ -238,4 +288,18 @@ def serving_endpoint_spec(
         "workload_size": endpoint["workload_size"],
         "scale_to_zero": bool(endpoint["scale_to_zero"]),
         "inference_table": list(table) if table else None,
+    }
+
+
+def feature_serving_spec(event: dict[str, Any], serving: dict[str, Any]) -> dict[str, Any]:
+    """What the Feature Serving endpoint should serve after this deployment: a feature spec
+    over the feature tables' lookups; the ``feature_serving_endpoint`` dataset applies it."""
+    lookups = {serving["tables"][name]: list(cols) for name, cols in serving["features"].items()}
+    return {
+        "name": serving["name"],
+        "feature_spec": serving["feature_spec"],
+        "lookups": lookups,
+        "workload_size": serving["workload_size"],
+        "scale_to_zero": bool(serving["scale_to_zero"]),
+        "deployment_id": event["deployment_id"],
     }

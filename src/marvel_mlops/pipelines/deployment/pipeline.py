@@ -4,6 +4,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from marvel_mlops.pipelines.deployment.nodes import (
     deployment_record,
+    feature_serving_spec,
     plan_deployment,
     score_batch,
     select_scoring_input,
@@ -39,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 score_batch,
-                ["scoring_batch", "champion_model", "deployment_event"],
+                ["scoring_batch", "champion_model", "deployment_event", "feature_store"],
                 "predictions",
                 name="score_batch",
             ),
@@ -52,6 +53,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 "serving_endpoint",
                 name="sync_serving_endpoint",
+            ),
+            node(
+                feature_serving_spec,
+                ["deployment_event", "params:deployment.feature_serving"],
+                "feature_serving_endpoint",
+                name="sync_feature_serving",
             ),
         ],
         tags="deployment",

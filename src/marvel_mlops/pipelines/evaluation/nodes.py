@@ -7,6 +7,7 @@ The decision rule follows Databricks MLOps Stacks' validation modes: ``disabled`
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -35,13 +36,31 @@ logger = logging.getLogger(__name__)
 MODES = ("disabled", "dry_run", "enabled")
 
 
+def model_inputs(
+    test_set: pd.DataFrame, model: registry.RegisteredModel, feature_store: Any
+) -> pd.DataFrame:
+    """The signature's columns of ``test_set``, plus the columns the model looks up in
+    feature tables (its ``feature_spec`` tag), as of each row's arrival (point in time)."""
+    inputs = test_set[list(FEATURE_COLUMNS)]
+    looked_up = list(getattr(model.python_model.features, "looked_up", ()))
+    if not looked_up:
+        return inputs
+    spec = json.loads(model.tags.get("feature_spec") or "{}")
+    lookups = {t: [c for c in cols if c in looked_up] for t, cols in spec["lookups"].items()}
+    lookups = {t: cols for t, cols in lookups.items() if cols}
+    rows = feature_store.arrival_features(test_set[[KEY_COLUMN]], lookups)
+    return inputs.assign(**{c: rows[c].to_numpy() for c in looked_up})
+
+
 def score_candidates(
     test_set: pd.DataFrame,
     challenger: registry.RegisteredModel,
     champion: registry.RegisteredModel | None,
     registration: dict[str, Any],
+    feature_store: Any,
 ) -> pd.DataFrame:
-    """Probabilities of challenger (and champion, when there is one) on the test set.
+    """Probabilities of challenger (and champion, when there is one) on the test set, each
+    given the columns it looks up by key as well (``model_inputs``).
 
     ``registration`` (the training pipeline's output) orders this node after training
     in a combined run; the challenger alias is what gets evaluated.
@@ -53,10 +72,10 @@ def score_candidates(
             registration["version"],
         )
     scored = test_set[[KEY_COLUMN, LABEL_COLUMN]].copy()
-    inputs = test_set[list(FEATURE_COLUMNS)]  # the signature's columns, nothing else
-    scored["p_challenger"] = challenger.pyfunc.predict(inputs)["probability"].to_numpy()
-    if champion is not None:
-        scored["p_champion"] = champion.pyfunc.predict(inputs)["probability"].to_numpy()
+    for name, model in (("challenger", challenger), ("champion", champion)):
+        if model is not None:  # the signature's columns, nothing else
+            inputs = model_inputs(test_set, model, feature_store)
+            scored[f"p_{name}"] = model.pyfunc.predict(inputs)["probability"].to_numpy()
     return scored
 
 

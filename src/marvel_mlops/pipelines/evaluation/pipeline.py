@@ -21,7 +21,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 score_candidates,
-                ["verified_test_set", "challenger_model", "champion_model", "model_registration"],
+                [
+                    "verified_test_set",
+                    "challenger_model",
+                    "champion_model",
+                    "model_registration",
+                    "feature_store",
+                ],
                 "scored_test_set",
                 name="score_candidates",
             ),

@@ -303,15 +303,26 @@ def retrain_task_value(decision: dict[str, Any]) -> bool:
     return bool(decision["retrain"])
 
 
+def feature_store_freshness(feature_store: Any) -> dict[str, Any]:
+    """Whether the online store holds the offline feature tables' latest versions."""
+    freshness = feature_store.freshness()
+    if freshness["stale"]:
+        logger.warning("Feature store: %s", freshness["stale"])
+    return freshness
+
+
 def build_report(
     profile: pd.DataFrame,
     drift: pd.DataFrame,
     performance: pd.DataFrame,
     alerts: pd.DataFrame,
     decision: dict[str, Any],
+    freshness: dict[str, Any],
 ) -> str:
-    """The self-contained HTML report."""
-    return report.render(profile, drift, performance, alerts, decision, decision["explanation"])
+    """The self-contained HTML report (with the online store's staleness, if any)."""
+    return report.render(
+        profile, drift, performance, alerts, decision, decision["explanation"], freshness
+    )
 
 
 def export_prometheus(

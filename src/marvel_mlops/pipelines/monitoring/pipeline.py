@@ -75,6 +75,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="retrain_task_value",
             ),
             node(
+                nodes.feature_store_freshness,
+                "feature_store",
+                "feature_store_freshness",
+                name="feature_store_freshness",
+            ),
+            node(
                 nodes.build_report,
                 [
                     "monitoring_profile_metrics",
@@ -82,6 +88,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_performance_metrics",
                     "monitoring_alerts",
                     "retraining_trigger",
+                    "feature_store_freshness",
                 ],
                 "monitoring_report",
                 name="build_monitoring_report",

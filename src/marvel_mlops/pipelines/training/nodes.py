@@ -8,6 +8,7 @@ threshold that maximises a class-balanced score) so that probabilities stay cali
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -22,6 +23,8 @@ from mlflow.types import ColSpec, Schema
 
 from marvel_mlops.data.processing_run import RAW_DIGEST_COLUMN, RUN_ID_COLUMN
 from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN, LABEL_COLUMN, NUMERIC_FEATURES
+from marvel_mlops.errors import PlainError
+from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
@@ -42,14 +45,56 @@ def _log_progress(i: int, total: int, params: dict, score: float, seconds: float
     )
 
 
+class TrainingSetError(PlainError, ValueError):
+    """The training rows and the feature tables do not match."""
+
+
+def model_columns(features: dict[str, Any]) -> list[str]:
+    """The model's input columns: the raw attributes, then any looked-up feature columns."""
+    return [*INPUT_COLUMNS, *(features.get("looked_up") or [])]
+
+
+def build_training_set(
+    train_set: pd.DataFrame,
+    labels: pd.DataFrame,
+    feature_store: Any,
+    lookups: dict[str, list[str]],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The training set from labels, keys and timestamps, features looked up point in time,
+    and the feature specification it was built with (lookups and table versions).
+
+    The spine is the processed run's training keys with their label, ``event_timestamp``
+    and fold (``character_labels``); every feature comes from the feature tables as of the
+    row's timestamp (Feast's ``get_historical_features``, Databricks' ``FeatureLookup``
+    with ``timestamp_lookup_key``), in ``train_set``'s row order.
+    """
+    spine = train_set[[KEY_COLUMN]].merge(labels, on=KEY_COLUMN, how="left", validate="1:1")
+    missing = spine[spine[TIMESTAMP_COLUMN].isna()][KEY_COLUMN]
+    if len(missing):
+        raise TrainingSetError(
+            f"{len(missing)} training keys have no row in character_labels (e.g. page_id="
+            f"{missing.iloc[0]!r}): run `kedro run --pipelines feature_engineering` first"
+        )
+    rows = feature_store.training_set(spine, lookups)
+    logger.info("Training set: %d rows looked up as of their event_timestamp", len(rows))
+    spec = {
+        "lookup_key": KEY_COLUMN,
+        "timestamp_lookup_key": TIMESTAMP_COLUMN,
+        "lookups": lookups,
+        "tables": feature_store.versions(),
+    }
+    return rows, spec
+
+
 def tune_hyperparameters(
     train_set: pd.DataFrame, features: dict[str, Any], search: dict[str, Any], seed: int
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Bounded random search; returns best parameters, all results, out-of-fold scores."""
-    X, y = train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy()
-    best, results, oof = search_hyperparameters(
-        X, y, features, search, seed, progress=_log_progress
-    )
+    """Bounded random search; returns best parameters, all results, out-of-fold scores.
+
+    With looked-up label aggregates the folds are the ones they were computed out of."""
+    X, y = train_set[model_columns(features)], train_set[LABEL_COLUMN].to_numpy()
+    folds = train_set["fold"].to_numpy() if features.get("looked_up") else None
+    best, results, oof = search_hyperparameters(X, y, features, search, seed, _log_progress, folds)
     logger.info("Best candidate: CV ROC AUC %.4f %s", results["cv_roc_auc"].max(), best)
     return best, results, pd.DataFrame({LABEL_COLUMN: y, "oof_probability": oof})
 
@@ -83,7 +128,7 @@ def train_final_model(
 ) -> MarvelCharacterModel:
     """Refits the best candidate on the whole training set and wraps it as a pyfunc."""
     pipeline = build_pipeline(features, best_params, seed)
-    fit_pipeline(pipeline, train_set[list(INPUT_COLUMNS)], train_set[LABEL_COLUMN].to_numpy())
+    fit_pipeline(pipeline, train_set[model_columns(features)], train_set[LABEL_COLUMN].to_numpy())
     return MarvelCharacterModel(pipeline, threshold["threshold"])
 
 
@@ -113,13 +158,15 @@ def cross_validation_metrics(cv_results: pd.DataFrame, threshold: dict[str, Any]
     }
 
 
-def model_signature() -> ModelSignature:
-    """Raw character attributes in (all optional), probability/label/version out."""
+def model_signature(looked_up: tuple[str, ...] = ()) -> ModelSignature:
+    """Raw character attributes (and looked-up feature columns) in, all optional;
+    probability/label/version out."""
     inputs = Schema(
         [
             ColSpec("double" if c in NUMERIC_FEATURES else "string", c, required=False)
             for c in INPUT_COLUMNS
         ]
+        + [ColSpec("double", c, required=False) for c in looked_up]
     )
     outputs = Schema(
         [
@@ -138,11 +185,14 @@ def registration_request(
     test_version: dict,
     best_params: dict[str, Any],
     run_lineage: dict[str, str],
+    feature_spec: dict[str, Any],
 ) -> RegistrationRequest:
     """What to register: the model, its signature and example, and every lineage tag
-    (commit, lock file, data versions, processing run, threshold)."""
+    (commit, lock file, data versions, processing run, threshold, the feature
+    specification and each feature table's version)."""
     tags = {
         **run_lineage,
+        **feature_tags(feature_spec, model.features),
         "train_set_table": train_version["table"],
         "train_set_delta_version": str(train_version["version"]),
         "test_set_table": test_version["table"],
@@ -154,14 +204,26 @@ def registration_request(
         tags["raw_file_sha256"] = str(train_set[RAW_DIGEST_COLUMN].iloc[0])
     return RegistrationRequest(
         python_model=model,
-        signature=model_signature(),
-        input_example=train_set[list(INPUT_COLUMNS)].head(5),
+        signature=model_signature(tuple(getattr(model.features, "looked_up", ()))),
+        input_example=train_set.reindex(columns=model.input_columns).head(5),
         tags=tags,
         training_rows=train_set,
         train_set_version=train_version,
         test_set_version=test_version,
         hyperparameters=best_params,
     )
+
+
+def feature_tags(feature_spec: dict[str, Any], features: Any) -> dict[str, str]:
+    """The ``feature_spec`` tag (lookup key, timestamp key, lookups, the columns the model
+    takes from the store) and each feature table's name and Delta version."""
+    looked_up = list(getattr(features, "looked_up", ()))
+    spec = {k: v for k, v in feature_spec.items() if k != "tables"} | {"looked_up": looked_up}
+    tags = {"feature_spec": json.dumps(spec, sort_keys=True)}
+    for name, used in feature_spec["tables"].items():
+        tags[f"{name}_table"] = str(used["table"])
+        tags[f"{name}_delta_version"] = str(used["version"])
+    return tags
 
 
 def snapshot_baseline(

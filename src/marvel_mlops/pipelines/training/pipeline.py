@@ -3,6 +3,7 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
 from marvel_mlops.pipelines.training.nodes import (
+    build_training_set,
     choose_decision_threshold,
     cross_validation_metrics,
     plot_feature_importance,
@@ -19,9 +20,20 @@ def create_pipeline(**kwargs) -> Pipeline:
     return processed_data_check() + pipeline(
         [
             node(
-                tune_hyperparameters,
+                build_training_set,
                 [
                     "verified_train_set",
+                    "character_labels@pandas",
+                    "feature_store",
+                    "params:training.feature_lookups",
+                ],
+                ["training_set", "feature_spec"],
+                name="build_training_set",
+            ),
+            node(
+                tune_hyperparameters,
+                [
+                    "training_set",
                     "params:training.features",
                     "params:training.search",
                     "params:training.seed",
@@ -38,7 +50,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 train_final_model,
                 [
-                    "verified_train_set",
+                    "training_set",
                     "best_hyperparameters",
                     "decision_threshold",
                     "params:training.features",
@@ -68,6 +80,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "test_set_version",
                     "best_hyperparameters",
                     "run_lineage",
+                    "feature_spec",
                 ],
                 "model_registration",
                 name="register_challenger",

@@ -1,0 +1,5 @@
+"""The feature_engineering pipeline."""
+
+from marvel_mlops.pipelines.feature_engineering.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
