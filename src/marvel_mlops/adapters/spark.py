@@ -125,7 +125,7 @@ def _stopped(session: SparkSession) -> bool:
         return bool(session.is_stopped)
     from pyspark import SparkContext
 
-    return SparkContext._active_spark_context is None
+    return session.sparkContext is not SparkContext._active_spark_context
 
 
 def from_arrow(table: Any) -> Any:
