@@ -130,12 +130,13 @@ def test_the_inference_log_says_the_features_came_from_the_store_and_its_version
     deadline = time.monotonic() + 30
     rows = pd.DataFrame()
     while time.monotonic() < deadline:
-        log = read_log(server.log_path)
-        rows = log[log["request_id"] == request_id].sort_values("record_index")
+        log = read_log(server.log_path)  # no table until the first flush: no rows yet
+        rows = log[log["request_id"] == request_id]
         if len(rows) == 2:
             break
         time.sleep(0.2)
     assert len(rows) == 2
+    rows = rows.sort_values("record_index")
     assert rows["universe"].iloc[0] == looked_up["universe"]
     assert rows["origin"].iloc[0] == looked_up["origin"]
     assert rows["feature_source"].tolist() == ["online_store", "request"]
