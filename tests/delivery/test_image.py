@@ -138,8 +138,11 @@ def images(podman, model_registry) -> Iterator[Images]:
         seconds[tag] = round(time.monotonic() - started, 1)
         assert out.splitlines()[-1] == tag
     print(f"image build seconds: {seconds}")
+    ids = [json.loads(run(podman, "image", "inspect", t))[0]["Id"] for t in (serving, baked)]
     yield Images(serving, baked, seconds)
-    run(podman, "rmi", serving, baked, check=False)
+    # by id and forced: a pushed and pulled-back image has more names than its tag, and
+    # each run's two images are over a gigabyte
+    run(podman, "rmi", "--force", *ids, check=False)
 
 
 @dataclass
@@ -343,6 +346,7 @@ def test_push_to_a_local_registry_and_pull_back_by_digest(podman, images, tmp_pa
             assert digest in back["RepoDigests"][0] or any(digest in d for d in back["RepoDigests"])
         finally:
             run(podman, "untag", images.baked, f"{remote}:test", check=False)
+            run(podman, "rmi", pulled, check=False)
     finally:
         server.terminate()
         server.wait(timeout=30)
