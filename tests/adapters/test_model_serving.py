@@ -6,6 +6,7 @@ tests assert what the real client sent.
 
 import json
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -55,9 +56,9 @@ class StubServingApi:
         return 400, {"error_code": "BAD_REQUEST", "message": f"{method} {path}"}
 
 
-@pytest.fixture
-def stub():
-    api = StubServingApi()
+@contextmanager
+def serving(api):
+    """``api.handle`` behind a local HTTP server; sets ``api.url``."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self):
@@ -71,7 +72,7 @@ def stub():
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = _serve
 
         def log_message(self, *args):
             pass
@@ -80,8 +81,16 @@ def stub():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield api
-    server.shutdown()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def stub():
+    with serving(StubServingApi()) as api:
+        yield api
 
 
 def client(stub) -> WorkspaceClient:

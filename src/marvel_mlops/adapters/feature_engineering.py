@@ -4,7 +4,7 @@ The Databricks home of the feature store: feature tables are Unity Catalog Delta
 with a primary key (``page_id``) and a timeseries column (``event_timestamp``); training
 sets come from ``create_training_set`` with ``FeatureLookup(..., timestamp_lookup_key=
 "event_timestamp")``; publishing goes to a Databricks Online Feature Store
-(``publish_table``). The package exists on Databricks runtimes (and is imported only there).
+(``adapters.online_store``, through databricks-sdk). The package exists on Databricks runtimes (and is imported only there).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import pandas as pd
 from marvel_mlops.adapters.spark import get_spark
 from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
+
 
 def client() -> Any:
     """A ``FeatureEngineeringClient`` (Databricks runtimes only)."""
@@ -25,7 +27,11 @@ def client() -> Any:
 
 
 def write_feature_table(table: str, frame: Any, description: str) -> None:
-    """Creates the feature table on its first write, then merges on (page_id, event_timestamp)."""
+    """Creates the feature table on its first write, then merges on (page_id, event_timestamp).
+
+    Change Data Feed is switched on at creation: publishing to the online store in
+    ``TRIGGERED`` mode syncs only the changes and requires it.
+    """
     fe, spark = client(), get_spark()
     if not spark.catalog.tableExists(table):
         # every table of this kind (feature tables, the character_labels spine) is keyed by
@@ -33,10 +39,11 @@ def write_feature_table(table: str, frame: Any, description: str) -> None:
         fe.create_table(
             name=table,
             primary_keys=["page_id", TIMESTAMP_COLUMN],
-            timeseries_columns=TIMESTAMP_COLUMN,
+            timeseries_column=TIMESTAMP_COLUMN,
             df=frame,
             description=description,
         )
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({CHANGE_DATA_FEED} = true)")
         return
     fe.write_table(name=table, df=frame, mode="merge")
 
@@ -112,12 +119,10 @@ class DatabricksLookup:
             out[name] = {"table": table, "version": int(row["version"])}
         return out
 
-    def publish(self, online_store: str) -> dict[str, Any]:
-        """Publishes every table to the Online Feature Store ``online_store``."""
-        fe = client()
-        store = fe.get_online_store(name=online_store)
-        for table in self.tables.values():
-            fe.publish_table(
-                online_store=store, source_table_name=table, online_table_name=f"{table}_online"
-            )
-        return {"online_store": online_store, "tables": self.versions()}
+    def publish(self, client: Any, store: Any) -> dict[str, Any]:
+        """Creates the online store when missing, then publishes every table to it
+        (``adapters.online_store``, through ``databricks-sdk``)."""
+        from marvel_mlops.adapters.online_store import ensure_online_store, publish_tables
+
+        outcome = ensure_online_store(client, store)
+        return {**outcome, "published": publish_tables(client, store, self.tables)}

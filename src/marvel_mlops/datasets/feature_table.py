@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from kedro.io import AbstractDataset
+
+logger = logging.getLogger(__name__)
 
 
 class FeatureTableDataset(AbstractDataset):
@@ -39,7 +42,10 @@ class DatabricksFeatureStoreDataset(AbstractDataset):
     """Feature Engineering lookups (load) and Online Feature Store publishing (save).
 
     ``table`` is the first feature table (the dataset's Unity Catalog home); ``tables``
-    names every feature table; ``online_store`` the Online Feature Store to publish to.
+    names every feature table; ``online_store`` the Databricks Online Feature Store
+    (``name``, ``capacity``, ``publish_mode``: ``adapters.online_store.OnlineStoreSpec``),
+    created on the first save when missing. ``client_config`` goes to ``WorkspaceClient``
+    (default: the job's own authentication).
     """
 
     def __init__(
@@ -47,10 +53,15 @@ class DatabricksFeatureStoreDataset(AbstractDataset):
         *,
         table: str,
         tables: dict[str, str],
-        online_store: str,
+        online_store: dict[str, Any],
+        client_config: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._table, self._tables, self._online_store = table, dict(tables), online_store
+        from marvel_mlops.adapters.online_store import OnlineStoreSpec
+
+        self._table, self._tables = table, dict(tables)
+        self._online_store = OnlineStoreSpec(**online_store)
+        self._client_config = client_config or {}
         self.metadata = metadata
 
     def load(self) -> Any:
@@ -59,7 +70,11 @@ class DatabricksFeatureStoreDataset(AbstractDataset):
         return DatabricksLookup(self._tables)
 
     def save(self, data: dict[str, Any]) -> None:
-        self.load().publish(self._online_store)
+        from databricks.sdk import WorkspaceClient
+
+        outcome = self.load().publish(WorkspaceClient(**self._client_config), self._online_store)
+        logger.info("Online store %s (%s): published %s", self._online_store.name,
+                    outcome["action"], ", ".join(outcome["published"]))  # fmt: skip
 
     def _describe(self) -> dict[str, Any]:
         return {"table": self._table, "tables": self._tables, "online_store": self._online_store}
