@@ -20,7 +20,8 @@ TABLES = "/api/2.0/feature-store/tables/"
 class StubFeatureStoreApi:
     """Online stores and published tables, in memory."""
 
-    def __init__(self):
+    def __init__(self, reads_until_available: int = 1):
+        self.reads_until_available = reads_until_available  # a new store starts STARTING
         self.stores: dict[str, dict] = {}
         self.published: dict[str, dict] = {}
         self.requests: list[tuple[str, str, dict | None]] = []
@@ -41,11 +42,18 @@ class StubFeatureStoreApi:
                     "error_code": "RESOURCE_DOES_NOT_EXIST",
                     "message": f"{name} not found",
                 }
-            return 200, self.stores[name]
+            store = self.stores[name]
+            if store["state"] == "STARTING":
+                self.reads_until_available -= 1
+                if self.reads_until_available <= 0:
+                    store["state"] = "AVAILABLE"
+            return 200, store
         if method == "POST" and path.startswith(TABLES) and path.endswith("/publish"):
             spec = body["publish_spec"]
             if spec["online_store"] not in self.stores:
                 return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such store"}
+            if self.stores[spec["online_store"]]["state"] != "AVAILABLE":
+                return 400, {"error_code": "INVALID_STATE", "message": "store not available"}
             source = path[len(TABLES) : -len("/publish")]
             pipeline = self.published.get(source, {}).get("pipeline_id", f"pipeline-{source}")
             self.published[source] = {**spec, "pipeline_id": pipeline}
@@ -60,14 +68,21 @@ def api():
 
 
 def feature_store(api, **overrides) -> DatabricksFeatureStoreDataset:
-    """The ``feature_store`` entry of conf/databricks, pointed at the stub."""
+    """The ``feature_store`` entry of conf/databricks, pointed at the stub (polling fast)."""
     entry = loader(catalog="mlops_acc")["catalog"]["feature_store"]
-    entry = {**entry, "client_config": {"host": api.url, "token": "dapi-x", "auth_type": "pat"}}
+    entry = {
+        **entry,
+        "online_store": {**entry["online_store"], "poll_s": 0.01},
+        "client_config": {"host": api.url, "token": "dapi-x", "auth_type": "pat"},
+    }
     return DataCatalog.from_config({"feature_store": {**entry, **overrides}}).get("feature_store")
 
 
-def test_the_first_publication_creates_the_store_and_publishes_every_table(api):
+def test_the_first_publication_creates_the_store_waits_for_it_and_publishes_every_table(api):
+    api.reads_until_available = 3
     feature_store(api).save({"as_of": "2026-11-23T00:00:00+00:00", "tables": {}})
+    methods = [m for m, _, _ in api.requests]
+    assert methods == ["GET", "POST", "GET", "GET", "GET", "POST", "POST"]  # 404, create, polls
     create, *publishes = [(m, p, b) for m, p, b in api.requests if m != "GET"]
     assert create == ("POST", STORES, {"name": "marvel-online-dev", "capacity": "CU_1"})
     schema = "mlops_acc.marvel_characters"
@@ -90,6 +105,24 @@ def test_a_later_publication_syncs_the_tables_again_without_creating_the_store(a
     methods = [(m, p.rsplit("/", 1)[-1]) for m, p, _ in api.requests]
     assert methods == [("GET", "marvel-online-dev"), ("POST", "publish"), ("POST", "publish")]
     assert {t: p["pipeline_id"] for t, p in api.published.items()} == pipelines
+
+
+def test_a_stopped_store_is_an_error_naming_its_state_and_nothing_is_published(api):
+    api.stores["marvel-online-dev"] = {"name": "marvel-online-dev", "capacity": "CU_1",
+                                       "state": "STOPPED"}  # fmt: skip
+    with pytest.raises(Exception, match="online store marvel-online-dev is STOPPED"):
+        feature_store(api).save({"as_of": "2026-11-23T00:00:00+00:00", "tables": {}})
+    assert [m for m, _, _ in api.requests] == ["GET"] and api.published == {}
+
+
+def test_a_store_that_never_starts_times_out_naming_its_state(api):
+    api.reads_until_available = 10**6
+    dataset = feature_store(
+        api, online_store={"name": "slow", "available_timeout_s": 0.05, "poll_s": 0.01}
+    )
+    with pytest.raises(Exception, match=r"online store slow still STARTING after 0 s"):
+        dataset.save({"as_of": "2026-11-23T00:00:00+00:00", "tables": {}})
+    assert api.published == {}
 
 
 def test_the_store_settings_are_checked_before_any_request(api):

@@ -29,8 +29,9 @@ def client() -> Any:
 def write_feature_table(table: str, frame: Any, description: str) -> None:
     """Creates the feature table on its first write, then merges on (page_id, event_timestamp).
 
-    Change Data Feed is switched on at creation: publishing to the online store in
-    ``TRIGGERED`` mode syncs only the changes and requires it.
+    Change Data Feed is kept on (set after creation, or on a table created before this
+    code): publishing to the online store in ``TRIGGERED`` mode syncs only the changes and
+    requires it.
     """
     fe, spark = client(), get_spark()
     if not spark.catalog.tableExists(table):
@@ -43,9 +44,18 @@ def write_feature_table(table: str, frame: Any, description: str) -> None:
             df=frame,
             description=description,
         )
-        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({CHANGE_DATA_FEED} = true)")
-        return
-    fe.write_table(name=table, df=frame, mode="merge")
+    else:
+        fe.write_table(name=table, df=frame, mode="merge")
+    ensure_change_data_feed(spark, table)
+
+
+def ensure_change_data_feed(spark: Any, table: str) -> bool:
+    """Switches Change Data Feed on when it is off (one metadata commit); True if it did."""
+    shown = spark.sql(f"SHOW TBLPROPERTIES {table} ('{CHANGE_DATA_FEED}')").first()
+    if shown is not None and str(shown["value"]).lower() == "true":
+        return False
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({CHANGE_DATA_FEED} = true)")
+    return True
 
 
 class DatabricksLookup:
@@ -102,8 +112,9 @@ class DatabricksLookup:
         return self.training_set(arrival_spine(frame, arrivals), features)
 
     def freshness(self) -> dict[str, Any]:
-        """Databricks keeps published tables in sync itself (``publish_table``): what is
-        reported is the offline versions; staleness is not checked here."""
+        """The offline versions; staleness is not checked here: every feature_engineering
+        run publishes again (``TRIGGERED``), so the online tables lag the offline ones only
+        while the sync pipelines run."""
         spark = get_spark()
         missing = [t for t in self.tables.values() if not spark.catalog.tableExists(t)]
         if missing:

@@ -2,23 +2,31 @@
 
 Uses the real ``databricks-sdk`` (``WorkspaceClient.feature_store``), the same calls
 ``FeatureEngineeringClient.create_online_store`` / ``get_online_store`` / ``publish_table``
-make for a Databricks (Lakebase) online store. The store is created when missing, and
-each feature table is published to ``<table>_online`` in ``TRIGGERED`` mode: the sync
-pipeline copies the table once, and a later ``publish_table`` call runs it again, copying
-only what changed (the source tables carry Change Data Feed for this, see
-``adapters.feature_engineering.write_feature_table``). Idempotent: an existing store is
-left as it is.
+make for a Databricks (Lakebase) online store. The store is created when missing and
+waited for until it is ``AVAILABLE`` (a new store starts as ``STARTING``; a stopped or
+deleting one is an error naming its state). Each feature table is then published to
+``<table>_online`` in ``TRIGGERED`` mode, which requires Change Data Feed on the source
+table (``adapters.feature_engineering.write_feature_table`` keeps it on). Each run calls
+``publish_table`` again for every table, the refresh Databricks recommends for a
+triggered online table (the sync pipeline keeps its id); that a repeated call refreshes
+rather than fails could not be checked without a workspace.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
-from databricks.sdk.service.ml import OnlineStore, PublishSpec, PublishSpecPublishMode
+from databricks.sdk.service.ml import (
+    OnlineStore,
+    OnlineStoreState,
+    PublishSpec,
+    PublishSpecPublishMode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,8 @@ class OnlineStoreSpec:
     name: str
     capacity: str = "CU_1"
     publish_mode: str = "TRIGGERED"
+    available_timeout_s: float = 1200.0
+    poll_s: float = 15.0
 
     def __post_init__(self) -> None:
         if self.capacity not in CAPACITIES:
@@ -53,18 +63,44 @@ def online_table_name(table: str) -> str:
     return f"{table}_online"
 
 
+class OnlineStoreUnavailable(RuntimeError):
+    """The online store cannot take a publication (stopped, deleting, or never started)."""
+
+
 def ensure_online_store(client: WorkspaceClient, spec: OnlineStoreSpec) -> dict[str, Any]:
-    """Creates the online store when it does not exist; says which."""
+    """Creates the online store when it does not exist and waits until it is available;
+    says whether it was created."""
     try:
-        store = client.feature_store.get_online_store(spec.name)
+        store = client.feature_store.get_online_store(name=spec.name)
+        action = "unchanged"
     except NotFound:
-        client.feature_store.create_online_store(
-            OnlineStore(name=spec.name, capacity=spec.capacity)
+        store = client.feature_store.create_online_store(
+            online_store=OnlineStore(name=spec.name, capacity=spec.capacity)
         )
+        action = "created"
         logger.info("Created online store %s (%s)", spec.name, spec.capacity)
-        return {"online_store": spec.name, "action": "created"}
-    state = store.state.value if store.state else None
-    return {"online_store": spec.name, "action": "unchanged", "state": state}
+    wait_until_available(client, spec, store.state)
+    return {"online_store": spec.name, "action": action}
+
+
+def wait_until_available(
+    client: WorkspaceClient, spec: OnlineStoreSpec, state: OnlineStoreState | None
+) -> None:
+    """Polls the store until ``AVAILABLE``; a stopped or deleting store, or the timeout,
+    raises ``OnlineStoreUnavailable`` naming the state."""
+    deadline = time.monotonic() + spec.available_timeout_s
+    while state != OnlineStoreState.AVAILABLE:
+        if state in (OnlineStoreState.STOPPED, OnlineStoreState.DELETING):
+            raise OnlineStoreUnavailable(
+                f"online store {spec.name} is {state.value}: start it in the workspace first"
+            )
+        if time.monotonic() > deadline:
+            shown = state.value if state else "unknown"
+            raise OnlineStoreUnavailable(
+                f"online store {spec.name} still {shown} after {spec.available_timeout_s:.0f} s"
+            )
+        time.sleep(spec.poll_s)
+        state = client.feature_store.get_online_store(name=spec.name).state
 
 
 def publish_tables(
@@ -74,8 +110,8 @@ def publish_tables(
     published = {}
     for name, table in tables.items():
         response = client.feature_store.publish_table(
-            table,
-            PublishSpec(
+            source_table_name=table,
+            publish_spec=PublishSpec(
                 online_store=spec.name,
                 online_table_name=online_table_name(table),
                 publish_mode=PublishSpecPublishMode(spec.publish_mode),
