@@ -55,9 +55,12 @@ RUN dpkg -s libgomp1 >/dev/null 2>&1 || { apt-get update \
 RUN useradd --create-home --uid 10001 --user-group serving \
     && mkdir /data && chown serving:serving /data
 COPY --from=build /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/opt/dist,target=/opt/dist \
-    --mount=type=bind,from=uv,source=/uv,target=/usr/local/bin/uv \
-    uv pip install --python /opt/venv/bin/python --no-deps --compile-bytecode /opt/dist/*.whl
+# COPY, not a bind mount from the wheel stage: podman (buildah) does not mount a stage that
+# is fully cached, so a rebuild after the previous image was removed found no wheel.
+COPY --from=wheel /opt/dist /tmp/dist
+RUN --mount=type=bind,from=uv,source=/uv,target=/usr/local/bin/uv \
+    uv pip install --python /opt/venv/bin/python --no-deps --compile-bytecode /tmp/dist/*.whl \
+    && rm -rf /tmp/dist
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     KEDRO_DISABLE_TELEMETRY=true \
