@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import httpx
 import mlflow
 import numpy as np
 import pandas as pd
@@ -178,3 +179,10 @@ def input_frame(records: list[dict]) -> pd.DataFrame:
         numeric = c in ("height_m", "weight_kg")
         columns[c] = pd.Series(values, dtype="float64" if numeric else object)
     return pd.DataFrame(columns)
+
+
+@pytest.fixture
+def client(server):
+    """An HTTP client of the module's ``server`` fixture (each test module defines its own)."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http

@@ -33,12 +33,6 @@ def server(store, tmp_path_factory):
     mlflow.set_registry_uri(previous[1])
 
 
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        yield http
-
-
 def test_status_endpoints(client, store):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pandas as pd
 import pytest
 from deltalake import write_deltalake
@@ -78,12 +77,6 @@ def server(store, feature_store, tmp_path_factory):
         yield live
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        yield http
 
 
 def test_a_record_with_only_page_id_scores_like_the_full_record(client, store, feature_store):
