@@ -11,6 +11,7 @@ from marvel_mlops.adapters import registry
 from marvel_mlops.data.generator import generate_characters
 from marvel_mlops.data.schema import LABEL_COLUMN, RAW_TO_CLEAN
 from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.looked_up import looked_up_columns
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import build_pipeline, fit_pipeline
 from marvel_mlops.pipelines.training.nodes import model_signature
@@ -61,7 +62,7 @@ def register(
         info = registry.log_and_register(
             model,
             name,
-            model_signature(tuple(getattr(model.features, "looked_up", ()))),
+            model_signature(looked_up_columns(model.features)),
             train.reindex(columns=model.input_columns).head(3),
             tags or {"test": "yes"},
         )

@@ -21,6 +21,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from marvel_mlops.model.features import CharacterFeatures
 
 
+def looked_up_columns(features: Any) -> tuple[str, ...]:
+    """The feature-table columns a fitted features step takes (none for ``CharacterFeatures``
+    and for model versions logged before feature tables existed)."""
+    return tuple(getattr(features, "looked_up", ()))
+
+
 def _number(value: Any) -> float:
     try:
         number = float(value)

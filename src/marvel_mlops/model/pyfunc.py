@@ -22,6 +22,7 @@ from mlflow.pyfunc import PythonModel
 from sklearn.pipeline import Pipeline
 
 from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.looked_up import looked_up_columns
 from marvel_mlops.model.scoring import BatchScorer
 
 UNREGISTERED = "unregistered"
@@ -48,7 +49,7 @@ class MarvelCharacterModel(PythonModel):
     @property
     def input_columns(self) -> list[str]:
         """The raw attributes, then any columns the model looks up in feature tables."""
-        return [*INPUT_COLUMNS, *getattr(self.features, "looked_up", ())]
+        return [*INPUT_COLUMNS, *looked_up_columns(self.features)]
 
     @property
     def booster(self) -> Any:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.looked_up import looked_up_columns
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class BatchScorer:
     def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of being alive, per row of raw attributes (and of the columns the
         model looks up in feature tables, if it takes any)."""
-        columns = [*INPUT_COLUMNS, *getattr(self.features, "looked_up", ())]
+        columns = [*INPUT_COLUMNS, *looked_up_columns(self.features)]
         return self.booster.predict(self.features.transform(frame.reindex(columns=columns)))
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:

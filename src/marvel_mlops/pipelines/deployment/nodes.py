@@ -19,6 +19,7 @@ from marvel_mlops.data.schema import FEATURE_COLUMNS, KEY_COLUMN
 from marvel_mlops.deployments import serving_version
 from marvel_mlops.errors import PlainError
 from marvel_mlops.features_store.definitions import FEATURE_TABLES
+from marvel_mlops.model.looked_up import looked_up_columns
 from marvel_mlops.model.scoring import BatchScorer
 from marvel_mlops.registry_changes import (
     CHALLENGER,
@@ -251,7 +252,7 @@ def score_batch(
         )
     batch = with_looked_up_features(batch, champion, feature_store)
     scorer = BatchScorer.of(champion.python_model)  # what its predict computes, sans MLflow
-    columns = [KEY_COLUMN, *FEATURE_COLUMNS, *getattr(scorer.features, "looked_up", ())]
+    columns = [KEY_COLUMN, *FEATURE_COLUMNS, *looked_up_columns(scorer.features)]
 
     def predict(frames):
         for frame in frames:

@@ -30,6 +30,7 @@ from marvel_mlops.model.classification_metrics import (
     classification_metrics,
     majority_baseline,
 )
+from marvel_mlops.model.looked_up import looked_up_columns
 from marvel_mlops.registry_changes import AliasPlan
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def model_inputs(
     """The signature's columns of ``test_set``, plus the columns the model looks up in
     feature tables (its ``feature_spec`` tag), as of each row's arrival (point in time)."""
     inputs = test_set[list(FEATURE_COLUMNS)]
-    looked_up = list(getattr(model.python_model.features, "looked_up", ()))
+    looked_up = list(looked_up_columns(model.python_model.features))
     if not looked_up:
         return inputs
     spec = json.loads(model.tags.get("feature_spec") or "{}")

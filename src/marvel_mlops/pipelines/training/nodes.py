@@ -27,6 +27,7 @@ from marvel_mlops.errors import PlainError
 from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 from marvel_mlops.model.decision import alive_labels
 from marvel_mlops.model.features import INPUT_COLUMNS
+from marvel_mlops.model.looked_up import looked_up_columns
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
 from marvel_mlops.model.training import (
     build_pipeline,
@@ -204,7 +205,7 @@ def registration_request(
         tags["raw_file_sha256"] = str(train_set[RAW_DIGEST_COLUMN].iloc[0])
     return RegistrationRequest(
         python_model=model,
-        signature=model_signature(tuple(getattr(model.features, "looked_up", ()))),
+        signature=model_signature(looked_up_columns(model.features)),
         input_example=train_set.reindex(columns=model.input_columns).head(5),
         tags=tags,
         training_rows=train_set,
@@ -217,7 +218,7 @@ def registration_request(
 def feature_tags(feature_spec: dict[str, Any], features: Any) -> dict[str, str]:
     """The ``feature_spec`` tag (lookup key, timestamp key, lookups, the columns the model
     takes from the store) and each feature table's name and Delta version."""
-    looked_up = list(getattr(features, "looked_up", ()))
+    looked_up = list(looked_up_columns(features))
     spec = {k: v for k, v in feature_spec.items() if k != "tables"} | {"looked_up": looked_up}
     tags = {"feature_spec": json.dumps(spec, sort_keys=True)}
     for name, used in feature_spec["tables"].items():
