@@ -7,6 +7,7 @@ read the registry into an ``AliasState`` and carry out an ``AliasPlan`` or a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +85,15 @@ class RegistrationRequest:
     train_set_version: dict[str, Any]
     test_set_version: dict[str, Any]
     hyperparameters: dict[str, Any]
+
+
+def serving_lookups(tags: dict[str, str]) -> dict[str, list[str]]:
+    """Each feature table (its full name, from the ``<name>_table`` tag) → the columns that
+    the ``feature_spec`` tag says the model looks up in it; empty when it looks nothing up."""
+    lookups = json.loads(tags.get("feature_spec") or "{}").get("lookups", {})
+    missing = [
+        f"{name}_table" for name, cols in lookups.items() if cols and f"{name}_table" not in tags
+    ]
+    if missing:
+        raise ValueError(f"registration tags: {missing[0]!r} missing (the feature table's name)")
+    return {tags[f"{name}_table"]: list(cols) for name, cols in lookups.items() if cols}

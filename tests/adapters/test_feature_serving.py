@@ -57,7 +57,7 @@ def test_the_deployment_spec_is_applied_by_the_feature_serving_dataset(stub, tmp
     record = tmp_path / "feature_serving_endpoint.json"
     dataset = FeatureServingEndpointDataset(
         filepath=str(record),
-        create_feature_spec=False,  # databricks-feature-engineering exists on Databricks only
+        create_feature_spec=False,  # a Unity Catalog function: needs a workspace
         client_config={"host": stub.url, "token": "dapi-test-token", "auth_type": "pat"},
     )
     dataset.save(spec)

@@ -262,6 +262,24 @@ def test_wheel_tasks_install_the_built_wheel_and_select_plain_logging():
 # --- task graphs ----------------------------------------------------------------------
 
 
+def test_the_jobs_install_the_pinned_packages_the_offline_tests_run():
+    locked = {
+        package["name"]: package["version"]
+        for package in tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())["package"]
+    }
+    pins = [
+        dependency
+        for job in JOBS.values()
+        for environment in job.get("environments", [])
+        for dependency in environment["spec"]["dependencies"]
+        if "==" in dependency
+    ]
+    assert "databricks-feature-engineering==0.18.2" in pins
+    for pin in pins:
+        name, version = pin.split("==")
+        assert locked.get(name) == version, f"{pin}: uv.lock has {locked.get(name)}"
+
+
 def upstream(tasks: dict[str, dict[str, Any]], key: str) -> set[str]:
     found, stack = set(), [key]
     while stack:

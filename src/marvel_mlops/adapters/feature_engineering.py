@@ -4,7 +4,11 @@ The Databricks home of the feature store: feature tables are Unity Catalog Delta
 with a primary key (``page_id``) and a timeseries column (``event_timestamp``); training
 sets come from ``create_training_set`` with ``FeatureLookup(..., timestamp_lookup_key=
 "event_timestamp")``; publishing goes to a Databricks Online Feature Store
-(``adapters.online_store``, through databricks-sdk). The package exists on Databricks runtimes (and is imported only there).
+(``adapters.online_store``, through databricks-sdk); a registered model is logged with
+``log_model`` and the feature spec of ``serving_training_set``, so that Model Serving looks
+its features up for requests that carry only ``page_id`` and ``event_timestamp``. The package is installed by the
+Databricks jobs' environments and, for the offline tests, by the dev dependencies; it is
+imported only when one of these functions runs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from marvel_mlops.adapters.spark import get_spark
+from marvel_mlops.data.schema import LABEL_COLUMN
 from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
@@ -49,6 +54,67 @@ def write_feature_table(table: str, frame: Any, description: str) -> None:
     ensure_change_data_feed(spark, table)
 
 
+def point_in_time_lookups(lookups: dict[str, list[str]]) -> list[Any]:
+    """``FeatureLookup`` per feature table (full name → columns): by ``page_id``, as of each
+    row's ``event_timestamp`` (the package refuses a time series table without one)."""
+    from databricks.feature_engineering import FeatureLookup
+
+    return [
+        FeatureLookup(
+            table_name=table,
+            feature_names=columns,
+            lookup_key="page_id",
+            timestamp_lookup_key=TIMESTAMP_COLUMN,
+        )
+        for table, columns in lookups.items()
+    ]
+
+
+def serving_training_set_arguments(
+    rows: pd.DataFrame, lookups: dict[str, list[str]], now: pd.Timestamp
+) -> dict[str, Any]:
+    """What ``serving_training_set`` passes to ``create_training_set`` (spine as pandas).
+
+    The spine is the training keys and labels as of ``now``: it only shapes the spec (log_model
+    reads no rows from it). ``event_timestamp`` is a lookup key, not a model input: a request
+    to Model Serving carries ``page_id`` and the time it asks about.
+    """
+    spine = rows[["page_id", LABEL_COLUMN]].assign(**{TIMESTAMP_COLUMN: now})
+    return {
+        "df": spine,
+        "feature_lookups": point_in_time_lookups(lookups),
+        "label": LABEL_COLUMN,
+        "exclude_columns": [TIMESTAMP_COLUMN],
+    }
+
+
+def serving_training_set(rows: pd.DataFrame, lookups: dict[str, list[str]]) -> Any:
+    """The ``TrainingSet`` whose feature spec a registered model carries (Databricks), so
+    that Model Serving looks the features up online for ``page_id`` + ``event_timestamp``
+    requests. The model itself was trained on ``DatabricksLookup.training_set``'s rows,
+    with the same lookups."""
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    arguments = serving_training_set_arguments(rows, lookups, now)
+    spine = get_spark().createDataFrame(arguments.pop("df"))
+    return client().create_training_set(df=spine, **arguments)
+
+
+def log_model_with_features(training_set: Any, python_model: Any, saved: dict[str, Any]) -> Any:
+    """``FeatureEngineeringClient.log_model``: the pyfunc (saved with ``saved``: code paths,
+    requirements, model config) packaged with ``training_set``'s feature spec, in the
+    active run. Returns MLflow's ``ModelInfo``; the caller registers it."""
+    import mlflow
+
+    return client().log_model(
+        model=python_model,
+        artifact_path="model",
+        flavor=mlflow.pyfunc,
+        training_set=training_set,
+        infer_input_example=True,  # a key-and-time request, from the spine's first row
+        **saved,
+    )
+
+
 def ensure_change_data_feed(spark: Any, table: str) -> bool:
     """Switches Change Data Feed on when it is off (one metadata commit); True if it did."""
     shown = spark.sql(f"SHOW TBLPROPERTIES {table} ('{CHANGE_DATA_FEED}')").first()
@@ -66,20 +132,9 @@ class DatabricksLookup:
 
     def training_set(self, spine: pd.DataFrame, features: dict[str, list[str]]) -> pd.DataFrame:
         """``create_training_set`` with point-in-time lookups on ``event_timestamp``."""
-        from databricks.feature_engineering import FeatureLookup
-
-        lookups = [
-            FeatureLookup(
-                table_name=self.tables[name],
-                feature_names=columns,
-                lookup_key="page_id",
-                timestamp_lookup_key=TIMESTAMP_COLUMN,
-            )
-            for name, columns in features.items()
-        ]
-        spark = get_spark()
+        lookups = point_in_time_lookups({self.tables[n]: cols for n, cols in features.items()})
         training = client().create_training_set(
-            df=spark.createDataFrame(spine), feature_lookups=lookups, label=None
+            df=get_spark().createDataFrame(spine), feature_lookups=lookups, label=None
         )
         order = spine[["page_id"]].reset_index().rename(columns={"index": "_row"})
         rows = training.load_df().toPandas().merge(order, on="page_id")

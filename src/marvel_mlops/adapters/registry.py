@@ -75,11 +75,28 @@ def version_for_alias(name: str, alias: str) -> str | None:
         raise
 
 
+FEATURE_STORE_LOADER = "databricks.feature_store.mlflow_model"
+"""The loader of a model logged by ``FeatureEngineeringClient.log_model``."""
+FEATURE_STORE_RAW_MODEL = "data/feature_store/raw_model"
+"""Where such a model keeps the model it wraps (the project's pyfunc)."""
+
+
+def _pyfunc_uri(model_uri: str) -> str:
+    """``model_uri``, or for a model packaged with a feature spec (Databricks) the local copy
+    of the pyfunc inside it: this project scores with features it has already looked up,
+    while the package's wrapper would look them up again through Spark."""
+    loader = mlflow.models.get_model_info(model_uri).flavors["python_function"]
+    if loader.get("loader_module") != FEATURE_STORE_LOADER:
+        return model_uri
+    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=tempfile.mkdtemp())
+    return str(Path(local) / FEATURE_STORE_RAW_MODEL)
+
+
 def load_version(name: str, version: str, alias: str | None = None) -> RegisteredModel:
     """Loads a model version as pyfunc, telling it its version."""
     model_version = client().get_model_version(name, version)
     pyfunc = mlflow.pyfunc.load_model(
-        f"models:/{name}/{version}", model_config={"model_version": str(version)}
+        _pyfunc_uri(f"models:/{name}/{version}"), model_config={"model_version": str(version)}
     )
     tags = dict(model_version.tags or {})
     return RegisteredModel(name, str(version), alias, model_version.run_id, pyfunc, tags)
@@ -153,25 +170,41 @@ def log_and_register(
     signature: ModelSignature,
     input_example: pd.DataFrame,
     tags: dict[str, str],
+    training_set: Any = None,
 ) -> dict[str, Any]:
-    """Logs the pyfunc in the active run, registers a new version and tags it."""
+    """Logs the pyfunc in the active run, registers a new version and tags it.
+
+    With a Databricks ``training_set`` (``adapters.feature_engineering.serving_training_set``)
+    the pyfunc is logged through ``FeatureEngineeringClient.log_model``: the version carries
+    the feature spec, so Model Serving looks the features up for key-only requests. Its
+    signature is then the one the package derives from the spec (keys required).
+    """
     code = _model_code()
+    saved = {
+        "code_paths": [str(code)],
+        "pip_requirements": requirements(),
+        # Declared so loaders may override it: MLflow only accepts known config keys.
+        "model_config": {"model_version": "unregistered"},
+    }
     try:
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=python_model,
-            code_paths=[str(code)],
-            signature=signature,
-            input_example=input_example,
-            registered_model_name=name,
-            pip_requirements=requirements(),
-            tags=tags,
-            # Declared so loaders may override it: MLflow only accepts known config keys.
-            model_config={"model_version": "unregistered"},
-        )
+        if training_set is None:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=python_model,
+                signature=signature,
+                input_example=input_example,
+                registered_model_name=name,
+                tags=tags,
+                **saved,
+            )
+            version = str(info.registered_model_version)
+        else:
+            from marvel_mlops.adapters.feature_engineering import log_model_with_features
+
+            info = log_model_with_features(training_set, python_model, saved)
+            version = str(mlflow.register_model(info.model_uri, name).version)
     finally:
         shutil.rmtree(code.parent, ignore_errors=True)
-    version = str(info.registered_model_version)
     tag_version(name, version, tags)
     logger.info("Registered %s version %s (run %s)", name, version, info.run_id)
     return {

@@ -21,6 +21,7 @@ from marvel_mlops.registry_changes import (
     AliasPlan,
     AliasState,
     RegistrationRequest,
+    serving_lookups,
 )
 
 logger = logging.getLogger(__name__)
@@ -92,13 +93,34 @@ class RegisteredModelDataset(AbstractDataset):
 class ModelRegistrationDataset(AbstractDataset):
     """Saves a ``RegistrationRequest``: logs the training context and the model in the active
     MLflow run, registers a new version, tags it and points ``alias`` at it. Loads the version
-    behind ``alias`` as a record (model_name, version, run_id, alias, tags)."""
+    behind ``alias`` as a record (model_name, version, run_id, alias, tags).
+
+    ``feature_lookup: true`` (Databricks) logs a model that looks features up through
+    ``FeatureEngineeringClient.log_model`` with its feature spec, so that Model Serving
+    completes requests that carry only ``page_id`` and ``event_timestamp`` from the online
+    store (locally the REST server reads the ``feature_spec`` tag instead).
+    """
 
     def __init__(
-        self, *, model_name: str, alias: str, metadata: dict[str, Any] | None = None
+        self,
+        *,
+        model_name: str,
+        alias: str,
+        feature_lookup: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name, self._alias = model_name, alias
+        self._feature_lookup = feature_lookup
         self.metadata = metadata
+
+    def _training_set(self, data: RegistrationRequest) -> Any:
+        """The Databricks training set whose feature spec the version carries, or ``None``."""
+        lookups = serving_lookups(data.tags) if self._feature_lookup else {}
+        if not lookups:
+            return None
+        from marvel_mlops.adapters.feature_engineering import serving_training_set
+
+        return serving_training_set(data.training_rows, lookups)
 
     def save(self, data: RegistrationRequest) -> None:
         registry.log_training_context(
@@ -109,7 +131,12 @@ class ModelRegistrationDataset(AbstractDataset):
             data.tags,
         )
         registration = registry.log_and_register(
-            data.python_model, self._model_name, data.signature, data.input_example, data.tags
+            data.python_model,
+            self._model_name,
+            data.signature,
+            data.input_example,
+            data.tags,
+            training_set=self._training_set(data),
         )
         registry.set_alias(self._model_name, self._alias, registration["version"])
         logger.info(
@@ -133,7 +160,11 @@ class ModelRegistrationDataset(AbstractDataset):
         }
 
     def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name, "alias": self._alias}
+        return {
+            "model_name": self._model_name,
+            "alias": self._alias,
+            "feature_lookup": self._feature_lookup,
+        }
 
 
 class ModelAliasesDataset(AbstractDataset):
