@@ -29,8 +29,9 @@ from marvel_mlops.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from marvel_mlops.datasets import ModelRegistrationDataset
 from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
 from marvel_mlops.model.pyfunc import MarvelCharacterModel
-from marvel_mlops.pipelines.training.nodes import registration_request
+from marvel_mlops.pipelines.training.nodes import model_signature, registration_request
 from marvel_mlops.registry_changes import serving_lookups
+from marvel_mlops.serving.models import UriSource
 from tests.adapters.test_model_serving import StubServingApi, serving
 from tests.factories import train_model
 
@@ -132,7 +133,7 @@ def test_the_feature_tables_named_by_the_tags_are_looked_up_by_key_alone(small_c
     assert lookup.feature_names == list(FEATURE_COLUMNS)
     assert lookup.timestamp_lookup_key == TIMESTAMP_COLUMN
     assert list(arguments["df"].columns) == ["page_id", LABEL_COLUMN, TIMESTAMP_COLUMN]
-    assert (arguments["df"][TIMESTAMP_COLUMN] == now).all()
+    assert len(arguments["df"]) == 1 and (arguments["df"][TIMESTAMP_COLUMN] == now).all()
     assert arguments["exclude_columns"] == [TIMESTAMP_COLUMN]  # a lookup key, not an input
 
 
@@ -150,6 +151,8 @@ def test_the_version_carries_its_feature_spec_and_takes_key_and_time_alone(regis
     assert model_info.flavors["python_function"]["loader_module"] == registry.FEATURE_STORE_LOADER
     required = [c.name for c in model_info.signature.inputs.inputs if c.required]
     assert required == ["page_id", TIMESTAMP_COLUMN]  # the features are looked up
+    # what the pyfunc returns, not the label type the package would derive
+    assert model_info.signature.outputs == model_signature([]).outputs
     local = Path(mlflow.artifacts.download_artifacts(uri))
     spec = yaml.safe_load((local / "data/feature_store/feature_spec.yaml").read_text())
     looked_up = {name: column for entry in spec["input_columns"] for name, column in entry.items()}
@@ -177,6 +180,17 @@ def test_the_version_is_tagged_and_loads_as_the_project_model_for_scoring(regist
         scored["probability"].reset_index(drop=True),
         expected["probability"].reset_index(drop=True),
     )
+    assert set(scored["model_version"]) == {info["version"]}  # the model config reaches it
+
+
+def test_the_server_loads_such_a_version_by_its_uri(registered):
+    model, train, info = registered
+    source = UriSource(f"models:/{NAME}/{info['version']}", NAME)
+    served = source.load(info["version"])
+    records = train[model.input_columns].head(20).to_dict("records")
+    probabilities, _ = served.score(records)
+    expected = model.predict(None, train[model.input_columns].head(20))["probability"]
+    assert probabilities == pytest.approx(expected.tolist())
 
 
 def test_without_feature_lookup_the_registration_is_a_plain_pyfunc(

@@ -75,11 +75,11 @@ def serving_training_set_arguments(
 ) -> dict[str, Any]:
     """What ``serving_training_set`` passes to ``create_training_set`` (spine as pandas).
 
-    The spine is the training keys and labels as of ``now``: it only shapes the spec (log_model
-    reads no rows from it). ``event_timestamp`` is a lookup key, not a model input: a request
+    The spine is one training row (key and label) as of ``now``: it only shapes the spec
+    and the input example. ``event_timestamp`` is a lookup key, not a model input: a request
     to Model Serving carries ``page_id`` and the time it asks about.
     """
-    spine = rows[["page_id", LABEL_COLUMN]].assign(**{TIMESTAMP_COLUMN: now})
+    spine = rows[["page_id", LABEL_COLUMN]].head(1).assign(**{TIMESTAMP_COLUMN: now})
     return {
         "df": spine,
         "feature_lookups": point_in_time_lookups(lookups),
@@ -93,16 +93,25 @@ def serving_training_set(rows: pd.DataFrame, lookups: dict[str, list[str]]) -> A
     that Model Serving looks the features up online for ``page_id`` + ``event_timestamp``
     requests. The model itself was trained on ``DatabricksLookup.training_set``'s rows,
     with the same lookups."""
+    from pyspark.sql import functions as F
+
+    spark = get_spark()
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     arguments = serving_training_set_arguments(rows, lookups, now)
-    spine = get_spark().createDataFrame(arguments.pop("df"))
+    # as the feature tables store it (TIMESTAMP or TIMESTAMP_NTZ): the as-of join needs equal types
+    stored = spark.table(next(iter(lookups))).schema[TIMESTAMP_COLUMN].dataType
+    spine = spark.createDataFrame(arguments.pop("df"))
+    spine = spine.withColumn(TIMESTAMP_COLUMN, F.col(TIMESTAMP_COLUMN).cast(stored))
     return client().create_training_set(df=spine, **arguments)
 
 
-def log_model_with_features(training_set: Any, python_model: Any, saved: dict[str, Any]) -> Any:
+def log_model_with_features(
+    training_set: Any, python_model: Any, saved: dict[str, Any], outputs: Any
+) -> Any:
     """``FeatureEngineeringClient.log_model``: the pyfunc (saved with ``saved``: code paths,
     requirements, model config) packaged with ``training_set``'s feature spec, in the
-    active run. Returns MLflow's ``ModelInfo``; the caller registers it."""
+    active run, declaring ``outputs`` (the package would otherwise derive them from the
+    label). Returns MLflow's ``ModelInfo``; the caller registers it."""
     import mlflow
 
     return client().log_model(
@@ -111,6 +120,7 @@ def log_model_with_features(training_set: Any, python_model: Any, saved: dict[st
         flavor=mlflow.pyfunc,
         training_set=training_set,
         infer_input_example=True,  # a key-and-time request, from the spine's first row
+        output_schema=outputs,
         **saved,
     )
 

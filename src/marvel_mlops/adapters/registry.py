@@ -8,6 +8,7 @@ never stages: ``challenger``, ``champion``, ``previous-champion``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -81,22 +82,27 @@ FEATURE_STORE_RAW_MODEL = "data/feature_store/raw_model"
 """Where such a model keeps the model it wraps (the project's pyfunc)."""
 
 
-def _pyfunc_uri(model_uri: str) -> str:
+def pyfunc_uri(model_uri: str) -> str:
     """``model_uri``, or for a model packaged with a feature spec (Databricks) the local copy
     of the pyfunc inside it: this project scores with features it has already looked up,
-    while the package's wrapper would look them up again through Spark."""
+    while the package's wrapper would look them up again through Spark. The copy is kept
+    per URI (a process that reloads the same version downloads it once)."""
     loader = mlflow.models.get_model_info(model_uri).flavors["python_function"]
     if loader.get("loader_module") != FEATURE_STORE_LOADER:
         return model_uri
-    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=tempfile.mkdtemp())
-    return str(Path(local) / FEATURE_STORE_RAW_MODEL)
+    digest = hashlib.sha256(model_uri.encode()).hexdigest()[:16]
+    local = Path(tempfile.gettempdir()) / "marvel-feature-store-models" / digest
+    if not (local / FEATURE_STORE_RAW_MODEL / "MLmodel").exists():
+        local.mkdir(parents=True, exist_ok=True)
+        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(local))
+    return str(local / FEATURE_STORE_RAW_MODEL)
 
 
 def load_version(name: str, version: str, alias: str | None = None) -> RegisteredModel:
     """Loads a model version as pyfunc, telling it its version."""
     model_version = client().get_model_version(name, version)
     pyfunc = mlflow.pyfunc.load_model(
-        _pyfunc_uri(f"models:/{name}/{version}"), model_config={"model_version": str(version)}
+        pyfunc_uri(f"models:/{name}/{version}"), model_config={"model_version": str(version)}
     )
     tags = dict(model_version.tags or {})
     return RegisteredModel(name, str(version), alias, model_version.run_id, pyfunc, tags)
@@ -177,7 +183,8 @@ def log_and_register(
     With a Databricks ``training_set`` (``adapters.feature_engineering.serving_training_set``)
     the pyfunc is logged through ``FeatureEngineeringClient.log_model``: the version carries
     the feature spec, so Model Serving looks the features up for key-only requests. Its
-    signature is then the one the package derives from the spec (keys required).
+    input signature is then the one the package derives from the spec (keys required); its
+    outputs are ``signature``'s.
     """
     code = _model_code()
     saved = {
@@ -201,7 +208,13 @@ def log_and_register(
         else:
             from marvel_mlops.adapters.feature_engineering import log_model_with_features
 
-            info = log_model_with_features(training_set, python_model, saved)
+            info = log_model_with_features(training_set, python_model, saved, signature.outputs)
+            if info.signature is None:  # the package only warns; Unity Catalog then refuses
+                raise MlflowException(
+                    f"{name}: log_model derived no signature from the feature spec "
+                    "(see its warning above: e.g. event_timestamp's type differs from the "
+                    "feature table's)"
+                )
             version = str(mlflow.register_model(info.model_uri, name).version)
     finally:
         shutil.rmtree(code.parent, ignore_errors=True)

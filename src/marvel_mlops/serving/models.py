@@ -124,7 +124,9 @@ class UriSource:
     def load(self, version: str) -> ServedModel:
         import mlflow
 
-        pyfunc = mlflow.pyfunc.load_model(self.uri, model_config={"model_version": version})
+        pyfunc = mlflow.pyfunc.load_model(
+            registry.pyfunc_uri(self.uri), model_config={"model_version": version}
+        )
         return ServedModel.from_pyfunc(pyfunc, self.name, version)
 
     def public(self, text: str) -> str:
