@@ -203,3 +203,17 @@ def test_without_feature_lookup_the_registration_is_a_plain_pyfunc(
         dataset.save(request)
     flavor = mlflow.models.get_model_info("models:/plain/1").flavors["python_function"]
     assert flavor["loader_module"] == "mlflow.pyfunc.model"
+
+
+def test_a_model_directory_is_loaded_without_asking_the_tracking_server(
+    mlflow_registry, small_characters, tmp_path
+):
+    train = small_characters[0].head(300)
+    request = request_for(train_model(train), train)
+    with mlflow.start_run():
+        ModelRegistrationDataset(model_name="baked", alias="challenger").save(request)
+    local = mlflow.artifacts.download_artifacts("models:/baked/1", dst_path=str(tmp_path / "m"))
+    empty = f"sqlite:///{tmp_path}/empty.db"  # as in a baked image: the logged model is unknown
+    mlflow.set_tracking_uri(empty)
+    mlflow.set_registry_uri(empty)
+    assert registry.pyfunc_uri(local) == local

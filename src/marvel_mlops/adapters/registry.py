@@ -87,7 +87,9 @@ def pyfunc_uri(model_uri: str) -> str:
     of the pyfunc inside it: this project scores with features it has already looked up,
     while the package's wrapper would look them up again through Spark. The copy is kept
     per URI (a process that reloads the same version downloads it once)."""
-    loader = mlflow.models.get_model_info(model_uri).flavors["python_function"]
+    # Model.load reads only the MLmodel file (get_model_info would also ask the tracking
+    # server for the logged model, which a model baked into an image has no access to)
+    loader = mlflow.models.Model.load(model_uri).flavors["python_function"]
     if loader.get("loader_module") != FEATURE_STORE_LOADER:
         return model_uri
     digest = hashlib.sha256(model_uri.encode()).hexdigest()[:16]
