@@ -24,7 +24,10 @@ from databricks.ml_features_common.entities.feature_table_info import FeatureTab
 from databricks.ml_features_common.entities.source_data_column_info import SourceDataColumnInfo
 
 from marvel_mlops.adapters import registry
-from marvel_mlops.adapters.feature_engineering import serving_training_set_arguments
+from marvel_mlops.adapters.feature_engineering import (
+    feature_lookups,
+    serving_training_set_arguments,
+)
 from marvel_mlops.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from marvel_mlops.datasets import ModelRegistrationDataset
 from marvel_mlops.features_store.definitions import TIMESTAMP_COLUMN
@@ -135,6 +138,8 @@ def test_the_feature_tables_named_by_the_tags_are_looked_up_by_key_alone(small_c
     assert list(arguments["df"].columns) == ["page_id", LABEL_COLUMN, TIMESTAMP_COLUMN]
     assert len(arguments["df"]) == 1 and (arguments["df"][TIMESTAMP_COLUMN] == now).all()
     assert arguments["exclude_columns"] == [TIMESTAMP_COLUMN]  # a lookup key, not an input
+    (served,) = feature_lookups(lookups, None)  # a Feature Serving spec: latest row per key
+    assert served.table_name == TABLE and not served.timestamp_lookup_key
 
 
 def test_a_lookup_without_its_table_tag_is_refused_naming_the_tag():

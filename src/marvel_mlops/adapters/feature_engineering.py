@@ -54,9 +54,12 @@ def write_feature_table(table: str, frame: Any, description: str) -> None:
     ensure_change_data_feed(spark, table)
 
 
-def point_in_time_lookups(lookups: dict[str, list[str]]) -> list[Any]:
-    """``FeatureLookup`` per feature table (full name → columns): by ``page_id``, as of each
-    row's ``event_timestamp`` (the package refuses a time series table without one)."""
+def feature_lookups(
+    lookups: dict[str, list[str]], timestamp_lookup_key: str | None = TIMESTAMP_COLUMN
+) -> list[Any]:
+    """``FeatureLookup`` per feature table (full name → columns), by ``page_id`` and, for
+    training sets and models, as of each row's ``timestamp_lookup_key`` (the package refuses
+    a time series table without one there); ``None`` for a Feature Serving spec."""
     from databricks.feature_engineering import FeatureLookup
 
     return [
@@ -64,7 +67,7 @@ def point_in_time_lookups(lookups: dict[str, list[str]]) -> list[Any]:
             table_name=table,
             feature_names=columns,
             lookup_key="page_id",
-            timestamp_lookup_key=TIMESTAMP_COLUMN,
+            timestamp_lookup_key=timestamp_lookup_key,
         )
         for table, columns in lookups.items()
     ]
@@ -82,7 +85,7 @@ def serving_training_set_arguments(
     spine = rows[["page_id", LABEL_COLUMN]].head(1).assign(**{TIMESTAMP_COLUMN: now})
     return {
         "df": spine,
-        "feature_lookups": point_in_time_lookups(lookups),
+        "feature_lookups": feature_lookups(lookups),
         "label": LABEL_COLUMN,
         "exclude_columns": [TIMESTAMP_COLUMN],
     }
@@ -142,7 +145,7 @@ class DatabricksLookup:
 
     def training_set(self, spine: pd.DataFrame, features: dict[str, list[str]]) -> pd.DataFrame:
         """``create_training_set`` with point-in-time lookups on ``event_timestamp``."""
-        lookups = point_in_time_lookups({self.tables[n]: cols for n, cols in features.items()})
+        lookups = feature_lookups({self.tables[n]: cols for n, cols in features.items()})
         training = client().create_training_set(
             df=get_spark().createDataFrame(spine), feature_lookups=lookups, label=None
         )

@@ -40,17 +40,6 @@ class FeatureEndpointSpec:
         ]
 
 
-def feature_spec_lookups(lookups: dict[str, list[str]]) -> list[Any]:
-    """``FeatureLookup`` objects (table → columns) for ``create_feature_spec``
-    (Databricks runtimes only)."""
-    from databricks.feature_engineering import FeatureLookup
-
-    return [
-        FeatureLookup(table_name=table, feature_names=columns, lookup_key="page_id")
-        for table, columns in lookups.items()
-    ]
-
-
 def _serves(endpoint: Any, spec: FeatureEndpointSpec) -> bool:
     config = endpoint.config
     entities = (config.served_entities or []) if config else []
@@ -77,11 +66,10 @@ def ensure_feature_endpoint(client: WorkspaceClient, spec: FeatureEndpointSpec) 
 
 def ensure_feature_spec(name: str, lookups: dict[str, list[str]]) -> bool:
     """Creates the Unity Catalog feature spec once (Databricks runtimes only); True if created."""
-    from databricks.feature_engineering import FeatureEngineeringClient
+    from marvel_mlops.adapters.feature_engineering import client, feature_lookups
 
-    fe = FeatureEngineeringClient()
     try:
-        fe.create_feature_spec(name=name, features=feature_spec_lookups(lookups))
+        client().create_feature_spec(name=name, features=feature_lookups(lookups, None))
     except Exception as error:  # the SDK raises a generic error when the spec exists
         if "already exists" not in str(error).lower():
             raise
